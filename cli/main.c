@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* netward: the command table and dispatch. */
+#include "cli.h"
+
+#include <stdlib.h>
+
+#ifndef NETWARD_VERSION
+#define NETWARD_VERSION "0.0.0"
+#endif
+
+static int cmd_help(int argc, char **argv);
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("netward %s\n", NETWARD_VERSION);
+	return EXIT_OK;
+}
+
+static const struct cli_cmd commands[] = {
+	{ "can", cmd_can, "can SRC reach DST on PORT? Which policy and rule decided (offline)" },
+	{ "matrix", cmd_matrix, "reachability of every pod pair, per port (offline)" },
+	{ "explain", cmd_explain, "the policies selecting a pod and its effective rules (offline)" },
+	{ "version", cmd_version, "print the version" },
+	{ "help", cmd_help, "help on a command: netward help COMMAND" },
+};
+
+static void usage(FILE *f)
+{
+	fputs("Usage: netward COMMAND [options] [args]\n"
+	      "\n"
+	      "netward enforces Kubernetes NetworkPolicy with nftables and answers, offline,\n"
+	      "who can reach whom.\n"
+	      "\n"
+	      "Commands:\n",
+	      f);
+	for (size_t i = 0; i < NW_ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nRun 'netward COMMAND --help' for a command's options.\n"
+	      "Exit status: 0 ok/allowed, 1 denied/findings/failures, 2 usage or input error,\n"
+	      "3 environment error.\n",
+	      f);
+}
+
+static const struct cli_cmd *find(const char *name)
+{
+	for (size_t i = 0; i < NW_ARRAY_SIZE(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	const struct cli_cmd *c;
+	char *args[] = { NULL, (char *)"--help", NULL };
+
+	if (argc < 2) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	c = find(argv[1]);
+	if (c == NULL) {
+		fprintf(stderr, "netward: no command \"%s\"\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	args[0] = argv[1];
+	return c->fn(2, args);
+}
+
+int main(int argc, char **argv)
+{
+	const struct cli_cmd *c;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(0, NULL);
+	c = find(argv[1]);
+	if (c == NULL) {
+		fprintf(stderr, "netward: \"%s\" is not a command\n\n", argv[1]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return c->fn(argc - 1, argv + 1);
+}
