@@ -104,5 +104,7 @@ void cli_rule_ports_format(const struct nw_rule *r, const struct nw_pod *dst, st
 int cmd_can(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_compile(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
 
 #endif

@@ -22,6 +22,8 @@ static const struct cli_cmd commands[] = {
 	{ "can", cmd_can, "can SRC reach DST on PORT? Which policy and rule decided (offline)" },
 	{ "matrix", cmd_matrix, "reachability of every pod pair, per port (offline)" },
 	{ "explain", cmd_explain, "the policies selecting a pod and its effective rules (offline)" },
+	{ "compile", cmd_compile, "a node's nftables table, as nft -f text or JSON (touches nothing)" },
+	{ "apply", cmd_apply, "program a node's table into the kernel in one transaction (root)" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "help on a command: netward help COMMAND" },
 };

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <netward/json.h>
+#include <netward/sim.h>
 
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -18,7 +19,12 @@ static const char usage[] =
 	"  -p, --port PORT[/PROTO] a port to evaluate (TCP unless /UDP or /SCTP); repeatable.\n"
 	"                          Default: every port some pod declares, else 80/TCP\n"
 	"  -n, --namespace NS      only pods of this namespace (repeatable)\n"
-	"  -o, --output FORMAT     table (default), json, csv or md\n" CLI_COMMON_HELP
+	"  -o, --output FORMAT     table (default), json, csv or md\n"
+	"      --engine ENGINE     evaluator (default): the NetworkPolicy semantics; or plan:\n"
+	"                          what the nftables rulesets netward compiles for every node\n"
+	"                          would do, simulated packet by packet (a dry run of the lab)\n"
+	"      --nodes N           with --engine plan: spread pods without spec.nodeName over N\n"
+	"                          nodes (default 2)\n" CLI_COMMON_HELP
 	"\n"
 	"In the table, '.' is allowed and 'X' denied. A pod can always reach itself.\n"
 	"JSON: {\"kind\":\"Matrix\",\"ports\":[...],\"pods\":[...],\"results\":[{\"from\",\"to\",\n"
@@ -29,7 +35,50 @@ static const char usage[] =
 enum {
 	OPT_PORT = 'p',
 	OPT_NS = 'n',
+	OPT_ENGINE = OPT__NEXT,
+	OPT_NODES,
 };
+
+/* The matrix as the compiled node plans would enforce it. */
+static int plan_matrix(struct nw_cluster *c, unsigned nodes, const struct nw_port_query *q, size_t nq, int family,
+		       struct nw_matrix *m)
+{
+	static const struct nw_cidr pool = { { 4, (nw_u128)0x0af40000u }, 16, false, false };      /* 10.244.0.0/16 */
+	static const struct nw_cidr pool6 = { { 6, (nw_u128)0xfd00ULL << 112 }, 64, false, false }; /* fd00::/64 */
+	static const struct nw_cidr node_pool = { { 4, (nw_u128)0x64400000u }, 16, false, false }; /* 100.64.0.0/16 */
+	const char **names = nw_xcalloc(nodes + 1, sizeof(char *));
+	struct nw_plan_opts po = { 0 };
+	struct nw_sim sim;
+
+	for (unsigned i = 0; i < nodes; i++)
+		names[i] = nw_xasprintf("node-%u", i + 1);
+	nw_cluster_place(c, names, nodes);
+	if (!nw_cluster_assign_addrs(c, family == 6 ? &pool6 : &pool, &node_pool, names, nodes)) {
+		fprintf(stderr, "netward matrix: out of addresses for pods without one\n");
+		return EXIT_USAGE;
+	}
+	po.log_group = 100;
+	nw_sim_init(&sim, c, &po);
+	memset(m, 0, sizeof(*m));
+	m->n_pods = c->pods.n;
+	m->n_queries = nq;
+	m->words = nw_bits_words(c->pods.n);
+	m->queries = nw_xcalloc(nq + 1, sizeof(*q));
+	memcpy(m->queries, q, nq * sizeof(*q));
+	m->allowed = nw_xcalloc(nq + 1, sizeof(uint64_t *));
+	for (size_t k = 0; k < nq; k++) {
+		m->allowed[k] = nw_xcalloc(c->pods.n * m->words + 1, sizeof(uint64_t));
+		for (size_t i = 0; i < c->pods.n; i++)
+			for (size_t j = 0; j < c->pods.n; j++)
+				if (nw_sim_connect(&sim, c->pods.v[i], c->pods.v[j], family, q[k].proto, q[k].port, NULL))
+					nw_bit_set(m->allowed[k] + i * m->words, j);
+	}
+	nw_sim_fini(&sim);
+	for (unsigned i = 0; i < nodes; i++)
+		free((char *)names[i]);
+	free(names);
+	return EXIT_OK;
+}
 
 static int query_cmp(const void *a, const void *b)
 {
@@ -221,6 +270,8 @@ int cmd_matrix(int argc, char **argv)
 	static const struct option opts[] = { CLI_COMMON_OPTS,
 					      { "port", required_argument, NULL, OPT_PORT },
 					      { "namespace", required_argument, NULL, OPT_NS },
+					      { "engine", required_argument, NULL, OPT_ENGINE },
+					      { "nodes", required_argument, NULL, OPT_NODES },
 					      { NULL, 0, NULL, 0 } };
 	static const char *const formats[] = { "table", "json", "csv", "md", NULL };
 	struct cli_common cc;
@@ -234,6 +285,9 @@ int cmd_matrix(int argc, char **argv)
 	char **names;
 	int ret, opt, fmt_err = 0;
 	const char *fmt;
+	bool engine_plan = false;
+	unsigned nodes = 2;
+	uint64_t v;
 
 	cli_common_init(&cc);
 	optind = 1;
@@ -255,6 +309,20 @@ int cmd_matrix(int argc, char **argv)
 			continue;
 		case OPT_NS:
 			nw_vec_push(&namespaces, optarg);
+			continue;
+		case OPT_ENGINE:
+			if (strcmp(optarg, "plan") != 0 && strcmp(optarg, "evaluator") != 0) {
+				ret = cli_usage_error("matrix", "--engine: \"%s\" is not evaluator or plan", optarg);
+				goto out_args;
+			}
+			engine_plan = strcmp(optarg, "plan") == 0;
+			continue;
+		case OPT_NODES:
+			if (!nw_parse_uint(optarg, 64, &v) || v == 0) {
+				ret = cli_usage_error("matrix", "--nodes: \"%s\" is not 1-64", optarg);
+				goto out_args;
+			}
+			nodes = (unsigned)v;
 			continue;
 		}
 		ret = cli_common_opt(&cc, "matrix", opt, optarg);
@@ -287,7 +355,27 @@ int cmd_matrix(int argc, char **argv)
 	if (queries.n == 0)
 		default_queries(pods.v, pods.n, &queries);
 	nw_eval_init(&ev, &c);
-	nw_matrix_compute(&ev, pods.v, pods.n, queries.v, queries.n, cli_family(&cc, &c), &m);
+	if (engine_plan) {
+		/* Placement and addresses change the model: evaluate all pods, then filter. */
+		if (namespaces.n) {
+			ret = cli_usage_error("matrix", "--engine plan does not take --namespace");
+			nw_eval_fini(&ev);
+			nw_cluster_free(&c);
+			goto out_args;
+		}
+		ret = plan_matrix(&c, nodes, queries.v, queries.n, cli_family(&cc, &c), &m);
+		if (ret != EXIT_OK) {
+			nw_eval_fini(&ev);
+			nw_cluster_free(&c);
+			goto out_args;
+		}
+		pods.n = 0;
+		for (size_t i = 0; i < c.pods.n; i++)
+			nw_vec_push(&pods, c.pods.v[i]);
+		m.pods = pods.v;
+	} else {
+		nw_matrix_compute(&ev, pods.v, pods.n, queries.v, queries.n, cli_family(&cc, &c), &m);
+	}
 	names = nw_xcalloc(pods.n + 1, sizeof(char *));
 	for (size_t i = 0; i < pods.n; i++)
 		names[i] = nw_xasprintf("%s/%s", pods.v[i]->ns->name, pods.v[i]->name);

@@ -62,7 +62,7 @@ struct nw_loc nw_dloc(const struct nw_dctx *ctx, const struct nw_node *at)
 	return loc;
 }
 
-static void dmsg(struct nw_dctx *ctx, enum nw_sev sev, const struct nw_node *at, const char *fmt,
+static NW_PRINTF(4, 0) void dmsg(struct nw_dctx *ctx, enum nw_sev sev, const struct nw_node *at, const char *fmt,
 		 va_list ap)
 {
 	struct nw_buf b = { 0 };

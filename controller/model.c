@@ -890,3 +890,19 @@ bool nw_split_ref(const char *ref, char **ns, char **kind, char **name)
 	*name = nw_xstrdup(b + 1);
 	return true;
 }
+
+void nw_cluster_place(struct nw_cluster *c, const char *const *nodes, size_t n)
+{
+	size_t next = 0;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < c->pods.n; i++) {
+		struct nw_pod *p = c->pods.v[i];
+
+		if (p->node == NULL)
+			p->node = nw_intern(&c->strs, nodes[next++ % n]);
+		else
+			p->node = nw_intern(&c->strs, p->node);
+	}
+}

@@ -264,6 +264,12 @@ struct nw_selector *nw_selector_clone(const struct nw_selector *s);
  */
 void nw_cluster_finalize(struct nw_cluster *c);
 
+/*
+ * Places pods that have no spec.nodeName on the given nodes, round robin in
+ * pod order (the lab's placement). Pods already placed keep their node.
+ */
+void nw_cluster_place(struct nw_cluster *c, const char *const *nodes, size_t n);
+
 /* The template pod synthesized for a workload (or NULL). */
 struct nw_pod *nw_workload_template_pod(const struct nw_workload *w);
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,0 +1,890 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Building a node's plan from the model.
+ *
+ * The structure of the plan (which sets, chains and rules exist) depends
+ * only on the policies that select local pods and on their specs, never on
+ * which peer pods exist: a peer pod appearing or leaving changes set
+ * elements only, so the common event costs element adds/deletes and no
+ * chain is replaced. A local pod's labels changing replaces that pod's
+ * chain only.
+ */
+#include <netward/plan.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int nw_set_type_family(int type)
+{
+	switch (type) {
+	case NW_ST_IFNAME_ADDR4:
+	case NW_ST_ADDR4:
+	case NW_ST_ADDR4_PROTO_PORT:
+	case NW_ST_MAP_ADDR4:
+		return 4;
+	case NW_ST_IFNAME_ADDR6:
+	case NW_ST_ADDR6:
+	case NW_ST_ADDR6_PROTO_PORT:
+	case NW_ST_MAP_ADDR6:
+		return 6;
+	}
+	return 0;
+}
+
+bool nw_set_type_is_map(int type)
+{
+	return type == NW_ST_MAP_IFNAME || type == NW_ST_MAP_ADDR4 || type == NW_ST_MAP_ADDR6;
+}
+
+bool nw_set_type_is_interval(int type)
+{
+	return type == NW_ST_ADDR4 || type == NW_ST_ADDR6 || type == NW_ST_ADDR4_PROTO_PORT ||
+	       type == NW_ST_ADDR6_PROTO_PORT;
+}
+
+void nw_pod_ifname(const struct nw_pod *pod, char out[NW_IFNAMSIZ])
+{
+	uint64_t h = nw_hash_str(pod->ns->name);
+
+	h = nw_hash_bytes("/", 1, h);
+	h = nw_hash_bytes(pod->name, strlen(pod->name), h);
+	/* "nw" + 12 hex digits: 14 characters, inside IFNAMSIZ - 1. */
+	snprintf(out, NW_IFNAMSIZ, "nw%012llx", (unsigned long long)(h & 0xffffffffffffULL));
+}
+
+struct builder {
+	struct nw_plan *plan;
+	const struct nw_cluster *c;
+	const struct nw_plan_opts *o;
+	bool fam[7]; /* fam[4], fam[6]: address families in use */
+	/* Pods of each namespace, for selector peers. */
+	NW_VEC(const struct nw_pod *) *ns_pods;
+	/* Policies that select local pods, per direction. */
+	uint8_t *used; /* by policy idx: bit 1 ingress, bit 2 egress */
+	/* Local pods selected by each policy (for ingress named ports). */
+	NW_VEC(const struct nw_plan_pod *) *selected_local;
+};
+
+static const char *s(struct builder *b, const char *str)
+{
+	return nw_intern(&b->plan->strs, str);
+}
+
+/* Object names are readable; past nft's 255 characters they are shortened with a hash. */
+static const char *name_of(struct builder *b, const char *fmt, ...) NW_PRINTF(2, 3);
+static const char *name_of(struct builder *b, const char *fmt, ...)
+{
+	struct nw_buf n = { 0 };
+	va_list ap;
+	const char *r;
+
+	va_start(ap, fmt);
+	nw_buf_vprintf(&n, fmt, ap);
+	va_end(ap);
+	if (n.len > 200) {
+		uint64_t h = nw_hash_bytes(n.s, n.len, NW_HASH_INIT);
+		n.len = 180;
+		n.s[180] = '\0';
+		nw_buf_printf(&n, "~%016llx", (unsigned long long)h);
+	}
+	r = s(b, n.s);
+	nw_buf_free(&n);
+	return r;
+}
+
+static struct nw_pset *add_set(struct builder *b, const char *name, int type, const char *comment)
+{
+	struct nw_pset set = { 0 };
+
+	set.name = name;
+	set.type = (uint8_t)type;
+	set.comment = comment ? s(b, comment) : NULL;
+	nw_vec_push(&b->plan->sets, set);
+	return &b->plan->sets.v[b->plan->sets.n - 1];
+}
+
+static struct nw_pchain *add_chain(struct builder *b, const char *name, int hook, const char *comment)
+{
+	struct nw_pchain ch = { 0 };
+
+	ch.name = name;
+	ch.hook = (uint8_t)hook;
+	ch.comment = comment ? s(b, comment) : NULL;
+	nw_vec_push(&b->plan->chains, ch);
+	return &b->plan->chains.v[b->plan->chains.n - 1];
+}
+
+static struct nw_pset *find_set(struct builder *b, const char *name)
+{
+	for (size_t i = 0; i < b->plan->sets.n; i++)
+		if (b->plan->sets.v[i].name == name)
+			return &b->plan->sets.v[i];
+	return NULL;
+}
+
+static struct nw_pchain *find_chain(struct builder *b, const char *name)
+{
+	for (size_t i = 0; i < b->plan->chains.n; i++)
+		if (b->plan->chains.v[i].name == name)
+			return &b->plan->chains.v[i];
+	return NULL;
+}
+
+static struct nw_prule *add_rule(struct nw_pchain *ch)
+{
+	struct nw_prule r = { 0 };
+
+	nw_vec_push(&ch->rules, r);
+	return &ch->rules.v[ch->rules.n - 1];
+}
+
+static void match(struct nw_prule *r, int kind, int key, const char *set, int family)
+{
+	struct nw_pmatch *m = &r->m[r->n_m++];
+
+	m->kind = (uint8_t)kind;
+	m->key = (uint8_t)key;
+	m->set = set;
+	m->family = (uint8_t)family;
+}
+
+static void match_ct(struct nw_prule *r, uint32_t states)
+{
+	struct nw_pmatch *m = &r->m[r->n_m++];
+
+	m->kind = NW_M_CT_STATE;
+	m->arg = states;
+}
+
+static void elem_add(struct nw_pset *set, struct nw_pelem e)
+{
+	nw_vec_push(&set->elems, e);
+}
+
+static void map_add(struct builder *b, const char *map, const char *ifname, const struct nw_addr *a, int verdict,
+		    const char *chain)
+{
+	struct nw_pelem e = { 0 };
+
+	e.ifname = ifname;
+	if (a != NULL)
+		e.lo = e.hi = a->v;
+	e.verdict = (uint8_t)verdict;
+	e.chain = chain;
+	elem_add(find_set(b, s(b, map)), e);
+}
+
+/* Static layout: the sets, maps, counters and base chains every node has. */
+
+static void add_static(struct builder *b)
+{
+	struct nw_pchain *fwd, *in, *ok;
+	struct nw_prule *r;
+	const char *spoofed = s(b, "spoofed"), *unprog = s(b, "unprogrammed");
+
+	add_set(b, s(b, "pod_ifs"), NW_ST_IFNAME, "host side of every programmed pod interface");
+	add_set(b, s(b, "uplinks"), NW_ST_IFNAME, "interfaces to other nodes");
+	add_set(b, s(b, "pod_src4"), NW_ST_IFNAME_ADDR4, "the addresses each pod interface may send from");
+	add_set(b, s(b, "pod_src6"), NW_ST_IFNAME_ADDR6, "the addresses each pod interface may send from");
+	add_set(b, s(b, "podnet4"), NW_ST_ADDR4, "pod addresses: traffic of unprogrammed pods is dropped");
+	add_set(b, s(b, "podnet6"), NW_ST_ADDR6, "pod addresses: traffic of unprogrammed pods is dropped");
+	add_set(b, s(b, "wl_from"), NW_ST_MAP_IFNAME, "pod interface -> the sender's egress chain");
+	add_set(b, s(b, "wl_to"), NW_ST_MAP_IFNAME, "pod interface -> the receiver's ingress chain");
+	add_set(b, s(b, "ip4_from"), NW_ST_MAP_ADDR4, "bridged pods by address -> egress chain");
+	add_set(b, s(b, "ip4_to"), NW_ST_MAP_ADDR4, "bridged pods by address -> ingress chain");
+	add_set(b, s(b, "ip6_from"), NW_ST_MAP_ADDR6, "bridged pods by address -> egress chain");
+	add_set(b, s(b, "ip6_to"), NW_ST_MAP_ADDR6, "bridged pods by address -> ingress chain");
+	{
+		/* Router solicitation, neighbour solicitation and advertisement: never router adverts. */
+		static const uint8_t nd[] = { 133, 135, 136 };
+		struct nw_pset *set = add_set(b, s(b, "icmp6_nd"), NW_ST_ICMP6_TYPE, "neighbour discovery pods may send");
+		for (size_t i = 0; i < NW_ARRAY_SIZE(nd); i++) {
+			struct nw_pelem e = { 0 };
+			e.lo = e.hi = nd[i];
+			elem_add(set, e);
+		}
+	}
+	nw_vec_push(&b->plan->counters, spoofed);
+	nw_vec_push(&b->plan->counters, unprog);
+
+	for (size_t i = 0; i < b->o->n_uplinks; i++) {
+		struct nw_pelem e = { 0 };
+		e.ifname = s(b, b->o->uplinks[i]);
+		elem_add(find_set(b, s(b, "uplinks")), e);
+	}
+	for (size_t i = 0; i < b->o->n_pod_cidrs; i++) {
+		struct nw_range rg = nw_cidr_range(&b->o->pod_cidrs[i]);
+		struct nw_pelem e = { 0 };
+		e.lo = rg.lo;
+		e.hi = rg.hi;
+		e.proto_hi = 255;
+		elem_add(find_set(b, s(b, b->o->pod_cidrs[i].addr.family == 4 ? "podnet4" : "podnet6")), e);
+	}
+
+	/* After a sender's egress allowed the packet: the receiver's ingress, if local. */
+	ok = add_chain(b, s(b, "eg_ok"), NW_HOOK_NONE, "egress allowed: check the receiver, if local");
+	r = add_rule(ok);
+	r->verdict = NW_V_VMAP;
+	r->target = s(b, "wl_to");
+	r->vmap_key = NW_K_OIF;
+	for (int f = 4; f <= 6; f += 2) {
+		r = add_rule(ok);
+		r->verdict = NW_V_VMAP;
+		r->target = s(b, f == 4 ? "ip4_to" : "ip6_to");
+		r->vmap_key = NW_K_DADDR;
+		r->vmap_family = (uint8_t)f;
+	}
+	for (int f = 4; f <= 6; f += 2) {
+		r = add_rule(ok);
+		match(r, NW_M_NOT_LOOKUP, NW_K_OIF, s(b, "uplinks"), 0);
+		match(r, NW_M_LOOKUP, NW_K_DADDR_PROTO, s(b, f == 4 ? "podnet4" : "podnet6"), f);
+		r->counter = unprog;
+		r->verdict = NW_V_DROP;
+		r->comment = s(b, "to a local pod not programmed yet");
+	}
+	r = add_rule(ok);
+	r->verdict = NW_V_ACCEPT;
+
+	fwd = add_chain(b, s(b, "forward"), NW_HOOK_FORWARD, NULL);
+	r = add_rule(fwd);
+	match_ct(r, NW_CT_ESTABLISHED | NW_CT_RELATED);
+	r->verdict = NW_V_ACCEPT;
+	r = add_rule(fwd);
+	match_ct(r, NW_CT_INVALID);
+	r->verdict = NW_V_DROP;
+	for (int f = 4; f <= 6; f += 2) {
+		r = add_rule(fwd);
+		match(r, NW_M_LOOKUP, NW_K_IIF, s(b, "pod_ifs"), 0);
+		match(r, NW_M_NOT_LOOKUP, NW_K_IIF_SADDR, s(b, f == 4 ? "pod_src4" : "pod_src6"), f);
+		r->counter = spoofed;
+		r->verdict = NW_V_DROP;
+		r->comment = s(b, "source address not the pod's own");
+	}
+	r = add_rule(fwd);
+	r->verdict = NW_V_VMAP;
+	r->target = s(b, "wl_from");
+	r->vmap_key = NW_K_IIF;
+	for (int f = 4; f <= 6; f += 2) {
+		r = add_rule(fwd);
+		r->verdict = NW_V_VMAP;
+		r->target = s(b, f == 4 ? "ip4_from" : "ip6_from");
+		r->vmap_key = NW_K_SADDR;
+		r->vmap_family = (uint8_t)f;
+	}
+	for (int f = 4; f <= 6; f += 2) {
+		r = add_rule(fwd);
+		match(r, NW_M_NOT_LOOKUP, NW_K_IIF, s(b, "uplinks"), 0);
+		match(r, NW_M_LOOKUP, NW_K_SADDR_PROTO, s(b, f == 4 ? "podnet4" : "podnet6"), f);
+		r->counter = unprog;
+		r->verdict = NW_V_DROP;
+		r->comment = s(b, "from a local pod not programmed yet");
+	}
+	/* Senders outside this node (or not pods): only the receiver's ingress. */
+	for (size_t i = 0; i < ok->rules.n; i++) {
+		struct nw_prule copy = ok->rules.v[i];
+		if (copy.verdict == NW_V_ACCEPT)
+			break;
+		nw_vec_push(&fwd->rules, copy);
+	}
+
+	in = add_chain(b, s(b, "input"), NW_HOOK_INPUT, NULL);
+	r = add_rule(in);
+	match_ct(r, NW_CT_ESTABLISHED | NW_CT_RELATED);
+	r->verdict = NW_V_ACCEPT;
+	r = add_rule(in);
+	match(r, NW_M_NOT_LOOKUP, NW_K_IIF, s(b, "pod_ifs"), 0);
+	r->verdict = NW_V_ACCEPT;
+	r->comment = s(b, "not from a pod");
+	r = add_rule(in);
+	match_ct(r, NW_CT_INVALID);
+	r->verdict = NW_V_DROP;
+	r = add_rule(in);
+	match(r, NW_M_ICMP6_ND, 0, s(b, "icmp6_nd"), 6);
+	r->verdict = NW_V_ACCEPT;
+	r->comment = s(b, "IPv6 neighbour discovery");
+	for (int f = 4; f <= 6; f += 2) {
+		r = add_rule(in);
+		match(r, NW_M_NOT_LOOKUP, NW_K_IIF_SADDR, s(b, f == 4 ? "pod_src4" : "pod_src6"), f);
+		r->counter = spoofed;
+		r->verdict = NW_V_DROP;
+		r->comment = s(b, "source address not the pod's own");
+	}
+	r = add_rule(in);
+	r->verdict = NW_V_VMAP;
+	r->target = s(b, "wl_from");
+	r->vmap_key = NW_K_IIF;
+}
+
+/* Peers of a rule as address ranges of one family. */
+static void peer_ranges(struct builder *b, const struct nw_policy *p, const struct nw_rule *r, int family,
+			struct nw_rangeset *out)
+{
+	nw_rangeset_init(out, family);
+	if (r->n_peers == 0) {
+		nw_rangeset_add(out, 0, nw_family_max(family));
+		return;
+	}
+	for (uint32_t k = 0; k < r->n_peers; k++) {
+		const struct nw_peer *peer = &r->peers[k];
+
+		if (peer->ipblock != NULL) {
+			if (peer->ipblock->ranges.family == family)
+				nw_rangeset_union(out, &peer->ipblock->ranges);
+			continue;
+		}
+		for (size_t n = 0; n < b->c->namespaces.n; n++) {
+			const struct nw_namespace *ns = b->c->namespaces.v[n];
+
+			if (peer->ns_sel ? !nw_selector_matches(peer->ns_sel, ns->labels) : ns != p->ns)
+				continue;
+			for (size_t i = 0; i < b->ns_pods[n].n; i++) {
+				const struct nw_pod *pod = b->ns_pods[n].v[i];
+				const struct nw_addr *a;
+
+				if (pod->host_network || (peer->pod_sel && !nw_selector_matches(peer->pod_sel, pod->labels)))
+					continue;
+				a = nw_pod_addr(pod, family);
+				if (a != NULL)
+					nw_rangeset_add(out, a->v, a->v);
+			}
+		}
+	}
+}
+
+/*
+ * Rectangles (address ranges x port range) of one protocol, turned into
+ * non-overlapping elements: the kernel rejects overlapping intervals, and a
+ * canonical form makes plans comparable.
+ */
+struct rect {
+	struct nw_rangeset addrs;
+	uint16_t lo, hi;
+};
+NW_VEC_DECL(rect_vec, struct rect);
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void emit_run(struct nw_pset *set, uint8_t proto, const struct nw_rangeset *addrs, uint32_t lo, uint32_t hi)
+{
+	for (size_t k = 0; k < addrs->r.n; k++) {
+		struct nw_pelem e = { 0 };
+
+		e.lo = addrs->r.v[k].lo;
+		e.hi = addrs->r.v[k].hi;
+		e.proto_lo = e.proto_hi = proto;
+		e.port_lo = (uint16_t)lo;
+		e.port_hi = (uint16_t)hi;
+		elem_add(set, e);
+	}
+}
+
+/*
+ * Sweeps the port axis: between consecutive rectangle boundaries the covered
+ * addresses are constant; equal neighbours merge into one port range.
+ */
+static void emit_rects(struct nw_pset *set, uint8_t proto, struct rect_vec *rects, int family)
+{
+	NW_VEC(uint32_t) bounds = { 0 };
+	struct nw_rangeset run;
+	uint32_t run_lo = 0, run_hi = 0;
+
+	nw_rangeset_init(&run, family);
+	for (size_t i = 0; i < rects->n; i++) {
+		nw_vec_push(&bounds, (uint32_t)rects->v[i].lo);
+		nw_vec_push(&bounds, (uint32_t)rects->v[i].hi + 1);
+	}
+	qsort(bounds.v, bounds.n, sizeof(uint32_t), u32_cmp);
+	for (size_t i = 0; i + 1 < bounds.n; i++) {
+		uint32_t lo = bounds.v[i], hi = bounds.v[i + 1] - 1;
+		struct nw_rangeset cover;
+
+		if (bounds.v[i + 1] == lo)
+			continue; /* duplicate boundary */
+		nw_rangeset_init(&cover, family);
+		for (size_t k = 0; k < rects->n; k++)
+			if (rects->v[k].lo <= lo && rects->v[k].hi >= lo)
+				nw_rangeset_union(&cover, &rects->v[k].addrs);
+		if (run.r.n > 0 && run_hi + 1 == lo && nw_rangeset_eq(&run, &cover)) {
+			run_hi = hi;
+			nw_rangeset_free(&cover);
+			continue;
+		}
+		emit_run(set, proto, &run, run_lo, run_hi);
+		nw_rangeset_free(&run);
+		run = cover;
+		run_lo = lo;
+		run_hi = hi;
+	}
+	emit_run(set, proto, &run, run_lo, run_hi);
+	nw_rangeset_free(&run);
+	nw_vec_free(&bounds);
+}
+
+static void rects_free(struct rect_vec *rects)
+{
+	for (size_t i = 0; i < rects->n; i++)
+		nw_rangeset_free(&rects->v[i].addrs);
+	nw_vec_free(rects);
+}
+
+static void rect_add(struct rect_vec *rects, const struct nw_rangeset *addrs, uint16_t lo, uint16_t hi)
+{
+	struct rect r;
+
+	nw_rangeset_init(&r.addrs, addrs->family);
+	nw_rangeset_union(&r.addrs, addrs);
+	r.lo = lo;
+	r.hi = hi;
+	nw_vec_push(rects, r);
+}
+
+static const uint8_t protos[] = { NW_PROTO_TCP, NW_PROTO_UDP, NW_PROTO_SCTP };
+
+/* Destination pods of an egress rule (for named ports): selector peers and pods inside ipBlocks. */
+static bool egress_dst_matches(const struct nw_policy *p, const struct nw_rule *r, const struct nw_pod *pod, int family)
+{
+	struct nw_endpoint e = nw_endpoint_pod(pod, family);
+
+	return nw_rule_peer_match(p, r, &e) != -2;
+}
+
+static void build_rule(struct builder *b, const struct nw_policy *p, enum nw_dir dir, uint32_t ri,
+		       struct nw_pchain *ch)
+{
+	const struct nw_rule *r = dir == NW_INGRESS ? &p->in_rules[ri] : &p->eg_rules[ri];
+	const char *d = dir == NW_INGRESS ? "in" : "eg";
+	bool has_numeric = false, has_named = false;
+	struct nw_buf origin = { 0 };
+
+	nw_buf_printf(&origin, "%s/%s %s[%u]", p->ns->name, p->name, dir == NW_INGRESS ? "ingress" : "egress", ri);
+	for (uint32_t k = 0; k < r->n_ports; k++) {
+		if (r->ports[k].name != NULL)
+			has_named = true;
+		else
+			has_numeric = true;
+	}
+	for (int f = 4; f <= 6; f += 2) {
+		struct nw_rangeset peers;
+		struct nw_prule *rule;
+		const char *comment = s(b, origin.s);
+		int addr_key = dir == NW_INGRESS ? NW_K_SADDR_PROTO : NW_K_DADDR_PROTO;
+		int tuple_key = dir == NW_INGRESS ? NW_K_SADDR_PROTO_DPORT : NW_K_DADDR_PROTO_DPORT;
+
+		if (!b->fam[f])
+			continue;
+		peer_ranges(b, p, r, f, &peers);
+		if (r->n_ports == 0) {
+			/* No ports: every protocol, so an address-only set. */
+			const char *name = name_of(b, "rule/%s/%s/%s%u/a%d", p->ns->name, p->name, d, ri, f);
+			struct nw_pset *set = add_set(b, name, f == 4 ? NW_ST_ADDR4 : NW_ST_ADDR6, origin.s);
+			for (size_t k = 0; k < peers.r.n; k++) {
+				struct nw_pelem e = { 0 };
+				e.lo = peers.r.v[k].lo;
+				e.hi = peers.r.v[k].hi;
+				e.proto_hi = 255;
+				elem_add(set, e);
+			}
+			rule = add_rule(ch);
+			match(rule, NW_M_LOOKUP, addr_key, name, f);
+			rule->verdict = dir == NW_INGRESS ? NW_V_ACCEPT : NW_V_GOTO;
+			rule->target = dir == NW_INGRESS ? NULL : s(b, "eg_ok");
+			rule->comment = comment;
+		}
+		if (has_numeric || (dir == NW_EGRESS && has_named)) {
+			const char *name = name_of(b, "rule/%s/%s/%s%u/p%d", p->ns->name, p->name, d, ri, f);
+			struct nw_pset *set = add_set(b, name, f == 4 ? NW_ST_ADDR4_PROTO_PORT : NW_ST_ADDR6_PROTO_PORT,
+						      origin.s);
+
+			for (size_t pi = 0; pi < NW_ARRAY_SIZE(protos); pi++) {
+				struct rect_vec rects = { 0 };
+
+				for (uint32_t k = 0; k < r->n_ports; k++) {
+					const struct nw_np_port *pe = &r->ports[k];
+
+					if (pe->proto != protos[pi])
+						continue;
+					if (!pe->has_port) {
+						rect_add(&rects, &peers, 0, 65535);
+					} else if (pe->name == NULL) {
+						rect_add(&rects, &peers, pe->port, pe->end_port);
+					} else {
+						/* Egress named port: resolved on each destination pod. */
+						for (size_t n = 0; n < b->c->pods.n; n++) {
+							const struct nw_pod *pod = b->c->pods.v[n];
+							const struct nw_addr *a = nw_pod_addr(pod, f);
+							uint16_t port;
+							struct nw_rangeset one;
+
+							if (a == NULL || !egress_dst_matches(p, r, pod, f))
+								continue;
+							port = nw_cports_lookup(pod->ports, pe->name, pe->proto);
+							if (port == 0)
+								continue;
+							nw_rangeset_init(&one, f);
+							nw_rangeset_add(&one, a->v, a->v);
+							rect_add(&rects, &one, port, port);
+							nw_rangeset_free(&one);
+						}
+					}
+				}
+				emit_rects(set, protos[pi], &rects, f);
+				rects_free(&rects);
+			}
+			rule = add_rule(ch);
+			match(rule, NW_M_LOOKUP, tuple_key, name, f);
+			rule->verdict = dir == NW_INGRESS ? NW_V_ACCEPT : NW_V_GOTO;
+			rule->target = dir == NW_INGRESS ? NULL : s(b, "eg_ok");
+			rule->comment = comment;
+		}
+		if (dir == NW_INGRESS && has_named) {
+			/* Ingress named port: resolved on each local pod the policy selects. */
+			const char *nname = name_of(b, "rule/%s/%s/%s%u/n%d", p->ns->name, p->name, d, ri, f);
+			const char *sname = name_of(b, "rule/%s/%s/%s%u/s%d", p->ns->name, p->name, d, ri, f);
+			struct nw_pset *nset = add_set(b, nname, f == 4 ? NW_ST_ADDR4_PROTO_PORT : NW_ST_ADDR6_PROTO_PORT,
+						       "local pods and their named ports");
+			struct nw_pset *sset;
+
+			for (size_t pi = 0; pi < NW_ARRAY_SIZE(protos); pi++) {
+				struct rect_vec rects = { 0 };
+
+				for (uint32_t k = 0; k < r->n_ports; k++) {
+					const struct nw_np_port *pe = &r->ports[k];
+
+					if (pe->proto != protos[pi] || pe->name == NULL)
+						continue;
+					for (size_t n = 0; n < b->selected_local[p->idx].n; n++) {
+						const struct nw_plan_pod *lp = b->selected_local[p->idx].v[n];
+						const struct nw_addr *a = nw_pod_addr(lp->pod, f);
+						uint16_t port = nw_cports_lookup(lp->pod->ports, pe->name, pe->proto);
+						struct nw_rangeset one;
+
+						if (a == NULL || port == 0)
+							continue;
+						nw_rangeset_init(&one, f);
+						nw_rangeset_add(&one, a->v, a->v);
+						rect_add(&rects, &one, port, port);
+						nw_rangeset_free(&one);
+					}
+				}
+				emit_rects(nset, protos[pi], &rects, f);
+				rects_free(&rects);
+			}
+			sset = add_set(b, sname, f == 4 ? NW_ST_ADDR4 : NW_ST_ADDR6, origin.s);
+			for (size_t k = 0; k < peers.r.n; k++) {
+				struct nw_pelem e = { 0 };
+				e.lo = peers.r.v[k].lo;
+				e.hi = peers.r.v[k].hi;
+				e.proto_hi = 255;
+				elem_add(sset, e);
+			}
+			rule = add_rule(ch);
+			match(rule, NW_M_LOOKUP, NW_K_DADDR_PROTO_DPORT, nname, f);
+			match(rule, NW_M_LOOKUP, NW_K_SADDR_PROTO, sname, f);
+			rule->verdict = NW_V_ACCEPT;
+			rule->comment = comment;
+		}
+		nw_rangeset_free(&peers);
+	}
+	nw_buf_free(&origin);
+}
+
+static const char *policy_chain_name(struct builder *b, const struct nw_policy *p, enum nw_dir dir)
+{
+	return name_of(b, "pol%s/%s/%s", dir == NW_INGRESS ? "in" : "eg", p->ns->name, p->name);
+}
+
+static void build_policy_chain(struct builder *b, const struct nw_policy *p, enum nw_dir dir)
+{
+	uint32_t n = dir == NW_INGRESS ? p->n_in : p->n_eg;
+	struct nw_buf comment = { 0 };
+	struct nw_pchain *ch;
+
+	nw_buf_printf(&comment, "NetworkPolicy %s/%s, %s", p->ns->name, p->name, dir == NW_INGRESS ? "ingress" : "egress");
+	if (p->origin != NULL)
+		nw_buf_printf(&comment, " (%s)", p->origin);
+	ch = add_chain(b, policy_chain_name(b, p, dir), NW_HOOK_NONE, comment.s);
+	for (uint32_t ri = 0; ri < n; ri++) {
+		/* add_rule may move chains: re-find after each rule. */
+		build_rule(b, p, dir, ri, ch);
+		ch = find_chain(b, policy_chain_name(b, p, dir));
+	}
+	nw_buf_free(&comment);
+}
+
+static void build_pod_chain(struct builder *b, struct nw_plan_pod *lp, enum nw_dir dir)
+{
+	const struct nw_pod *pod = lp->pod;
+	const char *d = dir == NW_INGRESS ? "in" : "eg";
+	const char *cname = name_of(b, "pod%s/%s/%s", d, pod->ns->name, pod->name);
+	const char *counter = name_of(b, "deny/%s/%s/%s", d, pod->ns->name, pod->name);
+	struct nw_buf prefix = { 0 };
+	struct nw_pchain *ch = add_chain(b, cname, NW_HOOK_NONE, NULL);
+	struct nw_prule *r;
+
+	for (size_t i = 0; i < b->c->policies.n; i++) {
+		const struct nw_policy *p = b->c->policies.v[i];
+
+		if (!(dir == NW_INGRESS ? p->ingress : p->egress) || !nw_policy_selects(p, pod))
+			continue;
+		r = add_rule(ch);
+		r->verdict = NW_V_JUMP;
+		r->target = policy_chain_name(b, p, dir);
+		b->used[p->idx] |= dir == NW_INGRESS ? 1 : 2;
+	}
+	/* NFLOG prefixes are at most 127 bytes; the agent maps packets back by interface anyway. */
+	nw_buf_printf(&prefix, "netward deny %s %s/%s: ", d, pod->ns->name, pod->name);
+	if (prefix.len > 120) {
+		prefix.len = 120;
+		prefix.s[120] = '\0';
+	}
+	r = add_rule(ch);
+	r->counter = counter;
+	r->log_prefix = s(b, prefix.s);
+	r->log_rate = b->o->log_rate;
+	r = add_rule(ch);
+	if (b->o->audit) {
+		r->verdict = dir == NW_INGRESS ? NW_V_ACCEPT : NW_V_GOTO;
+		r->target = dir == NW_INGRESS ? NULL : s(b, "eg_ok");
+		r->comment = s(b, "audit mode: logged, not dropped");
+	} else {
+		r->verdict = NW_V_DROP;
+	}
+	nw_vec_push(&b->plan->counters, counter);
+	nw_buf_free(&prefix);
+}
+
+static int set_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct nw_pset *)a)->name, ((const struct nw_pset *)b)->name);
+}
+
+static int chain_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct nw_pchain *)a)->name, ((const struct nw_pchain *)b)->name);
+}
+
+static int elem_cmp(const void *a, const void *b)
+{
+	const struct nw_pelem *x = a, *y = b;
+	int r;
+
+	if (x->ifname != y->ifname) {
+		r = strcmp(x->ifname ? x->ifname : "", y->ifname ? y->ifname : "");
+		if (r)
+			return r;
+	}
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	if (x->proto_lo != y->proto_lo)
+		return x->proto_lo < y->proto_lo ? -1 : 1;
+	if (x->port_lo != y->port_lo)
+		return x->port_lo < y->port_lo ? -1 : 1;
+	return 0;
+}
+
+int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct nw_plan_local *locals,
+		  size_t n_locals, const struct nw_plan_opts *opts)
+{
+	struct builder b = { 0 };
+
+	memset(plan, 0, sizeof(*plan));
+	plan->log_group = opts->log_group;
+	b.plan = plan;
+	b.c = c;
+	b.o = opts;
+	/* Families: IPv4 always; IPv6 when the cluster uses it anywhere. */
+	b.fam[4] = true;
+	for (size_t i = 0; i < c->pods.n && !b.fam[6]; i++)
+		b.fam[6] = nw_pod_addr(c->pods.v[i], 6) != NULL;
+	for (size_t i = 0; i < opts->n_pod_cidrs; i++)
+		if (opts->pod_cidrs[i].addr.family == 6)
+			b.fam[6] = true;
+	for (size_t i = 0; i < c->policies.n && !b.fam[6]; i++) {
+		const struct nw_policy *p = c->policies.v[i];
+		for (uint32_t r = 0; r < p->n_in + p->n_eg && !b.fam[6]; r++) {
+			const struct nw_rule *rule = r < p->n_in ? &p->in_rules[r] : &p->eg_rules[r - p->n_in];
+			for (uint32_t k = 0; k < rule->n_peers; k++)
+				if (rule->peers[k].ipblock && rule->peers[k].ipblock->ranges.family == 6)
+					b.fam[6] = true;
+		}
+	}
+	b.ns_pods = nw_xcalloc(c->namespaces.n + 1, sizeof(*b.ns_pods));
+	for (size_t i = 0; i < c->pods.n; i++)
+		nw_vec_push(&b.ns_pods[c->pods.v[i]->ns->idx], (const struct nw_pod *)c->pods.v[i]);
+	b.used = nw_xcalloc(c->policies.n + 1, 1);
+	b.selected_local = nw_xcalloc(c->policies.n + 1, sizeof(*b.selected_local));
+
+	add_static(&b);
+	for (size_t i = 0; i < n_locals; i++) {
+		struct nw_plan_pod lp = { 0 };
+		struct nw_buf name = { 0 };
+
+		if (locals[i].pod->host_network)
+			continue;
+		lp.pod = locals[i].pod;
+		nw_buf_printf(&name, "%s/%s", lp.pod->ns->name, lp.pod->name);
+		lp.name = s(&b, name.s);
+		nw_buf_free(&name);
+		lp.ifname = locals[i].ifname ? s(&b, locals[i].ifname) : NULL;
+		lp.n_ips = lp.pod->n_ips;
+		memcpy(lp.ips, lp.pod->ips, sizeof(lp.ips));
+		nw_vec_push(&plan->pods, lp);
+	}
+	for (size_t i = 0; i < plan->pods.n; i++) {
+		struct nw_plan_pod *lp = &plan->pods.v[i];
+
+		for (size_t k = 0; k < c->policies.n; k++) {
+			const struct nw_policy *p = c->policies.v[k];
+			if (!nw_policy_selects(p, lp->pod))
+				continue;
+			if (p->ingress)
+				lp->isolated_in = true;
+			if (p->egress)
+				lp->isolated_eg = true;
+			nw_vec_push(&b.selected_local[p->idx], (const struct nw_plan_pod *)lp);
+		}
+	}
+	for (size_t i = 0; i < plan->pods.n; i++) {
+		struct nw_plan_pod *lp = &plan->pods.v[i];
+		const char *to = NULL, *from = NULL;
+		int vto = NW_V_ACCEPT, vfrom = NW_V_GOTO;
+
+		if (lp->isolated_eg) {
+			build_pod_chain(&b, lp, NW_EGRESS);
+			from = name_of(&b, "podeg/%s/%s", lp->pod->ns->name, lp->pod->name);
+			vfrom = NW_V_JUMP;
+		} else {
+			from = s(&b, "eg_ok");
+		}
+		if (lp->isolated_in) {
+			build_pod_chain(&b, lp, NW_INGRESS);
+			to = name_of(&b, "podin/%s/%s", lp->pod->ns->name, lp->pod->name);
+			vto = NW_V_JUMP;
+		}
+		if (lp->ifname != NULL) {
+			struct nw_pelem e = { 0 };
+
+			e.ifname = lp->ifname;
+			elem_add(find_set(&b, s(&b, "pod_ifs")), e);
+			for (uint8_t k = 0; k < lp->n_ips; k++) {
+				e.lo = e.hi = lp->ips[k].v;
+				elem_add(find_set(&b, s(&b, lp->ips[k].family == 4 ? "pod_src4" : "pod_src6")), e);
+			}
+			map_add(&b, "wl_from", lp->ifname, NULL, vfrom, from);
+			map_add(&b, "wl_to", lp->ifname, NULL, vto, to);
+		} else {
+			for (uint8_t k = 0; k < lp->n_ips; k++) {
+				map_add(&b, lp->ips[k].family == 4 ? "ip4_from" : "ip6_from", NULL, &lp->ips[k], vfrom, from);
+				map_add(&b, lp->ips[k].family == 4 ? "ip4_to" : "ip6_to", NULL, &lp->ips[k], vto, to);
+			}
+		}
+	}
+	for (size_t i = 0; i < c->policies.n; i++) {
+		if (b.used[i] & 1)
+			build_policy_chain(&b, c->policies.v[i], NW_INGRESS);
+		if (b.used[i] & 2)
+			build_policy_chain(&b, c->policies.v[i], NW_EGRESS);
+	}
+
+	qsort(plan->sets.v, plan->sets.n, sizeof(*plan->sets.v), set_cmp);
+	qsort(plan->chains.v, plan->chains.n, sizeof(*plan->chains.v), chain_cmp);
+	qsort(plan->counters.v, plan->counters.n, sizeof(*plan->counters.v), nw_strcmp_ptr);
+	for (size_t i = 0; i < plan->sets.n; i++) {
+		struct nw_pset *set = &plan->sets.v[i];
+		size_t out = 0;
+
+		qsort(set->elems.v, set->elems.n, sizeof(*set->elems.v), elem_cmp);
+		/* Exact-match sets may get the same key twice (a pod listed twice): keep one. */
+		for (size_t k = 0; k < set->elems.n; k++)
+			if (out == 0 || elem_cmp(&set->elems.v[out - 1], &set->elems.v[k]) != 0)
+				set->elems.v[out++] = set->elems.v[k];
+		set->elems.n = out;
+	}
+	for (size_t i = 0; i < c->namespaces.n; i++)
+		nw_vec_free(&b.ns_pods[i]);
+	for (size_t i = 0; i < c->policies.n; i++)
+		nw_vec_free(&b.selected_local[i]);
+	free(b.ns_pods);
+	free(b.used);
+	free(b.selected_local);
+	return 0;
+}
+
+void nw_plan_free(struct nw_plan *plan)
+{
+	for (size_t i = 0; i < plan->sets.n; i++)
+		nw_vec_free(&plan->sets.v[i].elems);
+	for (size_t i = 0; i < plan->chains.n; i++)
+		nw_vec_free(&plan->chains.v[i].rules);
+	nw_vec_free(&plan->sets);
+	nw_vec_free(&plan->chains);
+	nw_vec_free(&plan->counters);
+	nw_vec_free(&plan->pods);
+	nw_strtab_free(&plan->strs);
+}
+
+const struct nw_pset *nw_plan_set(const struct nw_plan *p, const char *name)
+{
+	size_t lo = 0, hi = p->sets.n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int r = strcmp(p->sets.v[mid].name, name);
+		if (r == 0)
+			return &p->sets.v[mid];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct nw_pchain *nw_plan_chain(const struct nw_plan *p, const char *name)
+{
+	size_t lo = 0, hi = p->chains.n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int r = strcmp(p->chains.v[mid].name, name);
+		if (r == 0)
+			return &p->chains.v[mid];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+size_t nw_plan_rule_count(const struct nw_plan *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->chains.n; i++)
+		n += p->chains.v[i].rules.n;
+	return n;
+}
+
+size_t nw_plan_elem_count(const struct nw_plan *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->sets.n; i++)
+		n += p->sets.v[i].elems.n;
+	return n;
+}
+
+const struct nw_plan_pod *nw_plan_pod_by_addr(const struct nw_plan *p, const struct nw_addr *a)
+{
+	for (size_t i = 0; i < p->pods.n; i++)
+		for (uint8_t k = 0; k < p->pods.v[i].n_ips; k++)
+			if (nw_addr_eq(&p->pods.v[i].ips[k], a))
+				return &p->pods.v[i];
+	return NULL;
+}

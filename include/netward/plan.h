@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The plan: everything one node's nftables table must hold, as a value.
+ * Built from the model for a node's local pods, it is printed as `nft -f`
+ * text, lowered to libnftnl objects, diffed against the previous plan
+ * (element adds/deletes, chain replacements), and interpreted in userspace
+ * (nw_plan_verdict) for tests and for conntrack cleanup. Pure: no I/O.
+ *
+ * Layout (docs/nftables.md): table inet netward; base chains forward and
+ * input dispatch through ifname verdict maps (wl_from: sender's egress,
+ * wl_to: receiver's ingress); each isolated pod has a chain per direction
+ * that jumps to one chain per selecting policy; each policy rule's peers,
+ * protocols and ports live in shared interval sets.
+ */
+#ifndef NETWARD_PLAN_H
+#define NETWARD_PLAN_H
+
+#include <netward/eval.h>
+#include <netward/model.h>
+
+#define NW_TABLE "netward"
+#define NW_IFNAMSIZ 16
+
+enum nw_set_type {
+	NW_ST_IFNAME,		  /* type ifname */
+	NW_ST_IFNAME_ADDR4,	  /* type ifname . ipv4_addr */
+	NW_ST_IFNAME_ADDR6,	  /* type ifname . ipv6_addr */
+	NW_ST_ADDR4,		  /* type ipv4_addr . inet_proto; flags interval (protocols 0-255: any) */
+	NW_ST_ADDR6,		  /* type ipv6_addr . inet_proto; flags interval */
+	NW_ST_ADDR4_PROTO_PORT,	  /* type ipv4_addr . inet_proto . inet_service; flags interval */
+	NW_ST_ADDR6_PROTO_PORT,	  /* type ipv6_addr . inet_proto . inet_service; flags interval */
+	NW_ST_MAP_IFNAME,	  /* type ifname : verdict */
+	NW_ST_MAP_ADDR4,	  /* type ipv4_addr : verdict */
+	NW_ST_MAP_ADDR6,	  /* type ipv6_addr : verdict */
+	NW_ST_ICMP6_TYPE,	  /* type icmpv6_type (elements in lo) */
+};
+int nw_set_type_family(int type); /* 4, 6 or 0 */
+bool nw_set_type_is_map(int type);
+bool nw_set_type_is_interval(int type);
+
+enum nw_verdict_kind {
+	NW_V_NONE, /* no verdict: continue with the next rule */
+	NW_V_ACCEPT,
+	NW_V_DROP,
+	NW_V_JUMP,
+	NW_V_GOTO,
+	NW_V_VMAP, /* verdict from a map lookup */
+};
+
+/* A set or map element. Exact types use lo == hi. */
+struct nw_pelem {
+	const char *ifname;
+	nw_u128 lo, hi;
+	uint8_t proto_lo, proto_hi;
+	uint16_t port_lo, port_hi;
+	uint8_t verdict;    /* maps: NW_V_ACCEPT, NW_V_JUMP, NW_V_GOTO */
+	const char *chain;  /* maps: jump/goto target */
+};
+
+struct nw_pset {
+	const char *name;
+	uint8_t type;
+	const char *comment;
+	NW_VEC(struct nw_pelem) elems; /* canonical order */
+};
+
+/* What a rule's match looks up (the family comes from the set). */
+enum nw_key {
+	NW_K_IIF,
+	NW_K_OIF,
+	NW_K_SADDR, /* exact address maps */
+	NW_K_DADDR,
+	NW_K_SADDR_PROTO, /* address sets: ip saddr . meta l4proto */
+	NW_K_DADDR_PROTO,
+	NW_K_IIF_SADDR,
+	NW_K_SADDR_PROTO_DPORT,
+	NW_K_DADDR_PROTO_DPORT,
+};
+
+enum nw_match_kind {
+	NW_M_CT_STATE,	 /* arg: NW_CT_* mask */
+	NW_M_NFPROTO,	 /* arg: 4 or 6 */
+	NW_M_LOOKUP,	 /* key in set */
+	NW_M_NOT_LOOKUP, /* key not in set */
+	NW_M_ICMP6_ND,	 /* icmpv6 type in set (neighbour discovery types) */
+};
+#define NW_CT_INVALID 1u
+#define NW_CT_ESTABLISHED 2u
+#define NW_CT_RELATED 4u
+#define NW_CT_NEW 8u
+
+struct nw_pmatch {
+	uint8_t kind;
+	uint8_t key;
+	uint32_t arg;
+	const char *set;
+	uint8_t family; /* lookups: family of the set's addresses (0 for ifname sets) */
+};
+
+struct nw_prule {
+	struct nw_pmatch m[3];
+	uint8_t n_m;
+	const char *counter; /* named counter object, or NULL */
+	const char *log_prefix;
+	uint32_t log_rate; /* packets per second (0: no limit) */
+	uint8_t verdict;
+	const char *target; /* chain (jump/goto) or map (vmap) */
+	uint8_t vmap_key, vmap_family;
+	const char *comment;
+};
+
+enum nw_hook {
+	NW_HOOK_NONE,
+	NW_HOOK_FORWARD,
+	NW_HOOK_INPUT,
+};
+
+struct nw_pchain {
+	const char *name;
+	uint8_t hook;
+	const char *comment;
+	NW_VEC(struct nw_prule) rules;
+};
+
+struct nw_plan {
+	struct nw_strtab strs; /* owns every string of the plan */
+	NW_VEC(struct nw_pset) sets;	 /* sorted by name */
+	NW_VEC(struct nw_pchain) chains; /* sorted by name */
+	NW_VEC(const char *) counters;	 /* sorted */
+	/* Local pods, for the interpreter and conntrack cleanup. */
+	NW_VEC(struct nw_plan_pod) pods;
+	uint16_t log_group;
+};
+
+/* A pod on this node and the host side of its interface. */
+struct nw_plan_pod {
+	const struct nw_pod *pod; /* NULL once the plan outlives the model */
+	const char *name;	  /* "ns/pod" */
+	const char *ifname;	  /* NULL: bridged CNI, dispatched by address */
+	struct nw_addr ips[2];
+	uint8_t n_ips;
+	bool isolated_in, isolated_eg;
+};
+
+struct nw_plan_local {
+	const struct nw_pod *pod;
+	const char *ifname;
+};
+
+struct nw_plan_opts {
+	const char *const *uplinks; /* interfaces to other nodes */
+	size_t n_uplinks;
+	const struct nw_cidr *pod_cidrs; /* pod addresses; traffic of unprogrammed pods is dropped */
+	size_t n_pod_cidrs;
+	bool audit;	    /* log what would be denied, drop nothing */
+	uint16_t log_group; /* NFLOG group of denied packets */
+	uint32_t log_rate;  /* per pod and direction, packets/s */
+};
+
+/*
+ * Builds the plan for the given local pods. The cluster must be finalized
+ * (with default deny applied, if wanted). Returns 0.
+ */
+int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct nw_plan_local *locals,
+		  size_t n_locals, const struct nw_plan_opts *opts);
+void nw_plan_free(struct nw_plan *plan);
+
+/* The interface name a pod's host-side veth gets when we choose it (lab, compile). */
+void nw_pod_ifname(const struct nw_pod *pod, char out[NW_IFNAMSIZ]);
+
+/* Looking things up. */
+const struct nw_pset *nw_plan_set(const struct nw_plan *p, const char *name);
+const struct nw_pchain *nw_plan_chain(const struct nw_plan *p, const char *name);
+
+/* `nft -f` text of the whole table (with a leading delete when replace is set). */
+void nw_plan_format_nft(const struct nw_plan *p, bool replace, struct nw_buf *out);
+/* The plan as JSON. */
+void nw_plan_format_json(const struct nw_plan *p, struct nw_buf *out);
+/* A digest of the plan's content (to skip re-applying an unchanged plan). */
+uint64_t nw_plan_digest(const struct nw_plan *p);
+/* Counts for metrics and docs. */
+size_t nw_plan_rule_count(const struct nw_plan *p);
+size_t nw_plan_elem_count(const struct nw_plan *p);
+
+/*
+ * A diff turns an applied plan into a new one: sets/chains/counters to add
+ * and delete, elements to add and delete, chains whose rules are replaced.
+ * Each entry points into one of the two plans (which must outlive it).
+ */
+struct nw_elem_change {
+	const struct nw_pset *set; /* the set in the plan that holds elem */
+	const struct nw_pelem *elem;
+};
+
+struct nw_plan_diff {
+	NW_VEC(const struct nw_pset *) sets_add, sets_del;
+	NW_VEC(const struct nw_pchain *) chains_add, chains_del, chains_replace;
+	NW_VEC(const char *) counters_add, counters_del;
+	NW_VEC(struct nw_elem_change) elems_add, elems_del;
+};
+void nw_plan_diff(const struct nw_plan *old, const struct nw_plan *new, struct nw_plan_diff *d);
+bool nw_plan_diff_empty(const struct nw_plan_diff *d);
+void nw_plan_diff_free(struct nw_plan_diff *d);
+/* "3 elements added, 1 chain replaced" */
+void nw_plan_diff_summary(const struct nw_plan_diff *d, struct nw_buf *out);
+
+/* A packet as the hooks see it, for the interpreter. */
+struct nw_packet {
+	uint8_t hook; /* NW_HOOK_FORWARD or NW_HOOK_INPUT */
+	const char *iif, *oif; /* oif NULL in the input hook */
+	struct nw_addr saddr, daddr;
+	uint8_t proto;
+	uint16_t dport;
+	uint32_t ct; /* NW_CT_* state of the packet */
+	uint8_t icmp6_type;
+};
+
+enum nw_pverdict {
+	NW_PV_ACCEPT,
+	NW_PV_DROP,
+};
+
+/* Runs the packet through the plan's base chain for its hook. */
+enum nw_pverdict nw_plan_verdict(const struct nw_plan *p, const struct nw_packet *pkt, struct nw_buf *trace);
+/* The local pod holding an address, or NULL. */
+const struct nw_plan_pod *nw_plan_pod_by_addr(const struct nw_plan *p, const struct nw_addr *a);
+
+#endif
