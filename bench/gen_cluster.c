@@ -243,16 +243,22 @@ static void node_ip6(uint32_t node, char *out, size_t n)
 static uint32_t place_pod(struct gen *g, struct rng *r, char *ip4, char *ip6, size_t n)
 {
 	uint32_t node = rng_below(r, g->o.nodes), cap = (1u << g->block_bits) - 2, slot, a;
+	char host6[16];
 
 	while (g->node_used[node] >= cap)
 		node = (node + 1) % g->o.nodes;
 	slot = g->node_used[node]++ + 1; /* skip the network address */
 	a = (10u << 24) | (64u << 16) | (node << g->block_bits) | slot;
 	snprintf(ip4, n, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
-	if (node == 0)
-		snprintf(ip6, n, "fd00::%x", slot);
+	/* fd00:0:0:<node>::<slot>, written canonically (RFC 5952), slot in the last 32 bits. */
+	if (slot > 0xffff)
+		snprintf(host6, sizeof(host6), "%x:%x", slot >> 16, slot & 0xffff);
 	else
-		snprintf(ip6, n, "fd00:0:0:%x::%x", node, slot);
+		snprintf(host6, sizeof(host6), "%x", slot);
+	if (node == 0)
+		snprintf(ip6, n, "fd00::%s", host6);
+	else
+		snprintf(ip6, n, "fd00:0:0:%x::%s", node, host6);
 	return node;
 }
 

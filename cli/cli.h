@@ -106,5 +106,6 @@ int cmd_matrix(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+int cmd_lab(int argc, char **argv);
 
 #endif

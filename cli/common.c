@@ -279,6 +279,7 @@ int cli_write_stdout(const struct nw_buf *b)
 {
 	size_t off = 0;
 
+	fflush(stdout); /* anything printed through stdio goes first */
 	while (off < b->len) {
 		ssize_t w = write(STDOUT_FILENO, b->s + off, b->len - off);
 		if (w < 0 && errno == EINTR)

@@ -24,6 +24,7 @@ static const struct cli_cmd commands[] = {
 	{ "explain", cmd_explain, "the policies selecting a pod and its effective rules (offline)" },
 	{ "compile", cmd_compile, "a node's nftables table, as nft -f text or JSON (touches nothing)" },
 	{ "apply", cmd_apply, "program a node's table into the kernel in one transaction (root)" },
+	{ "lab", cmd_lab, "a cluster of network namespaces running the real enforcer; probe it (root)" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "help on a command: netward help COMMAND" },
 };

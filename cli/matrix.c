@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* netward matrix: who can reach whom, every pod pair, per port. */
 #include "cli.h"
+#include "grid.h"
 
 #include <netward/json.h>
 #include <netward/sim.h>
 
 #include <stdlib.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 static const char usage[] =
 	"Usage: netward matrix -f PATH... [options]\n"
@@ -109,160 +108,9 @@ static void default_queries(const struct nw_pod **pods, size_t n, struct query_v
 	qsort(q->v, q->n, sizeof(*q->v), query_cmp);
 }
 
-static size_t term_width(void)
+static int matrix_cell(const void *ctx, size_t q, size_t i, size_t j)
 {
-	struct winsize ws;
-	const char *cols = getenv("COLUMNS");
-	uint64_t v;
-
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
-		return ws.ws_col;
-	if (cols != NULL && nw_parse_uint(cols, 10000, &v) && v > 20)
-		return (size_t)v;
-	return 120;
-}
-
-static void render_table(const struct nw_matrix *m, char **names, size_t width, struct nw_buf *out)
-{
-	size_t n = m->n_pods, maxlen = 4, idxw = 1;
-
-	for (size_t i = 0; i < n; i++)
-		maxlen = NW_MAX(maxlen, strlen(names[i]));
-	for (size_t v = n; v >= 10; v /= 10)
-		idxw++;
-	nw_buf_puts(out, "'.' allowed, 'X' denied; rows: from, columns: to\n");
-	for (size_t q = 0; q < m->n_queries; q++) {
-		size_t allowed = 0;
-
-		for (size_t i = 0; i < n; i++)
-			for (size_t j = 0; j < n; j++)
-				allowed += nw_matrix_get(m, q, i, j);
-		nw_buf_putc(out, '\n');
-		cli_port_format(m->queries[q].proto, m->queries[q].port, out);
-		nw_buf_printf(out, ": %zu of %zu pairs allowed\n", allowed, n * n);
-		if (maxlen + 2 + n * (maxlen + 1) <= width) {
-			/* Names fit as column headers. */
-			nw_buf_printf(out, "%*s", (int)(maxlen + 2), "");
-			for (size_t j = 0; j < n; j++)
-				nw_buf_printf(out, " %-*s", (int)maxlen, names[j]);
-			nw_buf_putc(out, '\n');
-			for (size_t i = 0; i < n; i++) {
-				nw_buf_printf(out, "%-*s  ", (int)maxlen, names[i]);
-				for (size_t j = 0; j < n; j++)
-					nw_buf_printf(out, " %-*s", (int)maxlen, nw_matrix_get(m, q, i, j) ? "." : "X");
-				nw_buf_putc(out, '\n');
-			}
-			continue;
-		}
-		/* Numbered columns, in blocks that fit the width. */
-		{
-			size_t label = idxw + 1 + maxlen + 2;
-			size_t per = width > label + 10 ? width - label : 10;
-
-			for (size_t start = 0; start < n; start += per) {
-				size_t end = NW_MIN(n, start + per);
-
-				if (n > per)
-					nw_buf_printf(out, "columns %zu-%zu:\n", start + 1, end);
-				for (size_t digit = idxw; digit-- > 0;) {
-					size_t div = 1;
-					for (size_t d = 0; d < digit; d++)
-						div *= 10;
-					nw_buf_printf(out, "%*s", (int)label, "");
-					for (size_t j = start; j < end; j++) {
-						size_t v = j + 1;
-						nw_buf_putc(out, v >= div || digit == 0 ? (char)('0' + (v / div) % 10) : ' ');
-					}
-					nw_buf_putc(out, '\n');
-				}
-				for (size_t i = 0; i < n; i++) {
-					nw_buf_printf(out, "%*zu %-*s  ", (int)idxw, i + 1, (int)maxlen, names[i]);
-					for (size_t j = start; j < end; j++)
-						nw_buf_putc(out, nw_matrix_get(m, q, i, j) ? '.' : 'X');
-					nw_buf_putc(out, '\n');
-				}
-			}
-		}
-	}
-}
-
-static void render_md(const struct nw_matrix *m, char **names, struct nw_buf *out)
-{
-	size_t n = m->n_pods;
-
-	for (size_t q = 0; q < m->n_queries; q++) {
-		nw_buf_puts(out, q ? "\n### " : "### ");
-		cli_port_format(m->queries[q].proto, m->queries[q].port, out);
-		nw_buf_puts(out, "\n\n| from \\ to |");
-		for (size_t j = 0; j < n; j++)
-			nw_buf_printf(out, " %s |", names[j]);
-		nw_buf_puts(out, "\n|---|");
-		for (size_t j = 0; j < n; j++)
-			nw_buf_puts(out, ":-:|");
-		nw_buf_putc(out, '\n');
-		for (size_t i = 0; i < n; i++) {
-			nw_buf_printf(out, "| **%s** |", names[i]);
-			for (size_t j = 0; j < n; j++)
-				nw_buf_puts(out, nw_matrix_get(m, q, i, j) ? " . |" : " X |");
-			nw_buf_putc(out, '\n');
-		}
-	}
-	nw_buf_puts(out, "\n`.` allowed, `X` denied; rows: from, columns: to.\n");
-}
-
-static void render_csv(const struct nw_matrix *m, char **names, struct nw_buf *out)
-{
-	nw_buf_puts(out, "from,to,port,allowed\n");
-	for (size_t i = 0; i < m->n_pods; i++)
-		for (size_t j = 0; j < m->n_pods; j++)
-			for (size_t q = 0; q < m->n_queries; q++) {
-				nw_buf_printf(out, "%s,%s,", names[i], names[j]);
-				cli_port_format(m->queries[q].proto, m->queries[q].port, out);
-				nw_buf_puts(out, nw_matrix_get(m, q, i, j) ? ",true\n" : ",false\n");
-			}
-}
-
-/* Written by hand rather than through nw_json: a 1000-pod matrix is a million entries. */
-static void render_json(const struct nw_matrix *m, char **names, struct nw_buf *out)
-{
-	char **qnames = nw_xcalloc(m->n_queries + 1, sizeof(char *));
-	char **jnames = nw_xcalloc(m->n_pods + 1, sizeof(char *));
-
-	for (size_t q = 0; q < m->n_queries; q++) {
-		struct nw_buf b = { 0 };
-		cli_port_format(m->queries[q].proto, m->queries[q].port, &b);
-		qnames[q] = nw_buf_steal(&b);
-	}
-	for (size_t i = 0; i < m->n_pods; i++) {
-		struct nw_buf b = { 0 };
-		nw_json_escape(&b, names[i]);
-		jnames[i] = nw_buf_steal(&b);
-	}
-	nw_buf_puts(out, "{\"kind\":\"Matrix\",\"ports\":[");
-	for (size_t q = 0; q < m->n_queries; q++)
-		nw_buf_printf(out, "%s\"%s\"", q ? "," : "", qnames[q]);
-	nw_buf_puts(out, "],\n\"pods\":[");
-	for (size_t i = 0; i < m->n_pods; i++)
-		nw_buf_printf(out, "%s%s", i ? "," : "", jnames[i]);
-	nw_buf_puts(out, "],\n\"results\":[");
-	for (size_t i = 0, k = 0; i < m->n_pods; i++)
-		for (size_t j = 0; j < m->n_pods; j++)
-			for (size_t q = 0; q < m->n_queries; q++, k++) {
-				nw_buf_puts(out, k ? ",\n{\"from\":" : "\n{\"from\":");
-				nw_buf_puts(out, jnames[i]);
-				nw_buf_puts(out, ",\"to\":");
-				nw_buf_puts(out, jnames[j]);
-				nw_buf_puts(out, ",\"port\":\"");
-				nw_buf_puts(out, qnames[q]);
-				nw_buf_puts(out, nw_matrix_get(m, q, i, j) ? "\",\"allowed\":true}" : "\",\"allowed\":false}");
-			}
-	nw_buf_puts(out, "\n]}\n");
-	for (size_t q = 0; q < m->n_queries; q++)
-		free(qnames[q]);
-	for (size_t i = 0; i < m->n_pods; i++)
-		free(jnames[i]);
-	free(qnames);
-	free(jnames);
+	return nw_matrix_get(ctx, q, i, j) ? GRID_ALLOWED : GRID_DENIED;
 }
 
 int cmd_matrix(int argc, char **argv)
@@ -380,16 +228,11 @@ int cmd_matrix(int argc, char **argv)
 	for (size_t i = 0; i < pods.n; i++)
 		names[i] = nw_xasprintf("%s/%s", pods.v[i]->ns->name, pods.v[i]->name);
 	fmt = cc.output ? cc.output : "table";
-	if (strcmp(fmt, "json") == 0)
-		render_json(&m, names, &out);
-	else if (strcmp(fmt, "csv") == 0)
-		render_csv(&m, names, &out);
-	else if (strcmp(fmt, "md") == 0)
-		render_md(&m, names, &out);
-	else if (pods.n == 0)
-		nw_buf_puts(&out, "no pods in the input\n");
-	else
-		render_table(&m, names, term_width(), &out);
+	{
+		struct cli_grid g = { pods.n, names, m.n_queries, m.queries, matrix_cell, &m,
+				      engine_plan ? "plan" : "evaluator", NULL };
+		cli_grid_render(&g, fmt, &out);
+	}
 	ret = cli_write_stdout(&out);
 	for (size_t i = 0; i < pods.n; i++)
 		free(names[i]);

@@ -789,6 +789,23 @@ static void remove_synthetic_pods(struct nw_cluster *c)
 	}
 }
 
+void nw_cluster_index_ips(struct nw_cluster *c)
+{
+	ip_index_clear(c);
+	for (size_t i = 0; i < c->pods.n; i++) {
+		struct nw_pod *p = c->pods.v[i];
+		for (uint8_t j = 0; j < p->n_ips; j++) {
+			struct ip_entry *e = nw_hmap_get(&c->ip_index, addr_hash(&p->ips[j]), ip_eq, &p->ips[j]);
+			if (e == NULL) {
+				e = nw_xcalloc(1, sizeof(*e));
+				e->addr = p->ips[j];
+				nw_hmap_put(&c->ip_index, addr_hash(&p->ips[j]), ip_eq, &p->ips[j], e);
+			}
+			nw_vec_push(&e->pods, p);
+		}
+	}
+}
+
 void nw_cluster_finalize(struct nw_cluster *c)
 {
 	struct nw_workload **w;
@@ -852,19 +869,7 @@ void nw_cluster_finalize(struct nw_cluster *c)
 	for (size_t i = 0; i < c->policies.n; i++)
 		c->policies.v[i]->idx = (uint32_t)i;
 
-	ip_index_clear(c);
-	for (size_t i = 0; i < c->pods.n; i++) {
-		struct nw_pod *p = c->pods.v[i];
-		for (uint8_t j = 0; j < p->n_ips; j++) {
-			struct ip_entry *e = nw_hmap_get(&c->ip_index, addr_hash(&p->ips[j]), ip_eq, &p->ips[j]);
-			if (e == NULL) {
-				e = nw_xcalloc(1, sizeof(*e));
-				e->addr = p->ips[j];
-				nw_hmap_put(&c->ip_index, addr_hash(&p->ips[j]), ip_eq, &p->ips[j], e);
-			}
-			nw_vec_push(&e->pods, p);
-		}
-	}
+	nw_cluster_index_ips(c);
 	c->finalized = true;
 }
 

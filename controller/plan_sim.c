@@ -50,8 +50,7 @@ bool nw_cluster_assign_addrs(struct nw_cluster *c, const struct nw_cidr *pool, c
 		}
 		p->ips[p->n_ips++] = a;
 	}
-	/* Addresses changed: rebuild the address index. */
-	nw_cluster_finalize(c);
+	nw_cluster_index_ips(c);
 	return true;
 }
 

@@ -263,6 +263,8 @@ struct nw_selector *nw_selector_clone(const struct nw_selector *s);
  * and numbers them. Call after loading and after every batch of changes.
  */
 void nw_cluster_finalize(struct nw_cluster *c);
+/* Rebuilds only the address index (after addresses were given to pods). */
+void nw_cluster_index_ips(struct nw_cluster *c);
 
 /*
  * Places pods that have no spec.nodeName on the given nodes, round robin in

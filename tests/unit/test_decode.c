@@ -380,6 +380,19 @@ Test(decode, self_referencing_anchor_rejected)
 	}
 }
 
+Test(decode, anchors_do_not_cross_documents)
+{
+	struct tc t;
+	const struct nw_diag *e;
+
+	tc_load(&t, "docs.yaml", "a: &x {k: v}\n---\nb: *x\n");
+	cr_expect_neq(t.parse_rc, 0);
+	e = tc_find_diag(&t.d, NW_SEV_ERROR, "unknown anchor \"x\"", NULL);
+	cr_assert(e != NULL);
+	cr_expect_eq(e->loc.line, 3);
+	tc_free(&t);
+}
+
 Test(decode, unknown_anchor_rejected)
 {
 	struct tc t;
@@ -825,6 +838,77 @@ Test(decode, pods_with_owner_references_link_to_root_workload)
 	cr_expect_eq(dep->members.n, 2);
 	cr_expect_eq(rs->members.n, 2);
 	cr_expect(nw_workload_template_pod(dep) == NULL);
+	tc_free(&t);
+}
+
+Test(decode, job_owned_by_cronjob)
+{
+	struct tc t;
+	const struct nw_workload *cj, *job;
+	const struct nw_pod *p;
+
+	tc_load(&t, "cj.yaml",
+		"apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: report, namespace: shop}\n"
+		"spec:\n  schedule: '@hourly'\n  jobTemplate:\n    spec:\n      template:\n"
+		"        metadata: {labels: {cron: report}}\n        spec: {containers: [{name: c}]}\n"
+		"---\napiVersion: batch/v1\nkind: Job\n"
+		"metadata:\n  name: report-28000\n  namespace: shop\n"
+		"  ownerReferences: [{apiVersion: batch/v1, kind: CronJob, name: report, controller: true}]\n"
+		"spec:\n  template:\n    metadata: {labels: {cron: report, job-name: report-28000}}\n"
+		"    spec: {containers: [{name: c}]}\n");
+	assert_clean(&t);
+	nw_cluster_finalize(&t.c);
+	cj = nw_cluster_workload(&t.c, "shop", NW_WL_CRONJOB, "report");
+	job = nw_cluster_workload(&t.c, "shop", NW_WL_JOB, "report-28000");
+	cr_assert(cj && job);
+	cr_expect_eq(job->owner, cj);
+	cr_expect_eq(t.c.pods.n, 1, "the Job's template pod stands for the CronJob too");
+	p = nw_cluster_pod(&t.c, "shop", "report-28000");
+	cr_assert(p != NULL);
+	cr_expect_eq(p->workload, cj);
+	cr_expect_str_eq(label(&t, p->labels, "job-name"), "report-28000");
+	tc_free(&t);
+}
+
+Test(decode, same_name_in_different_kinds_is_not_a_duplicate)
+{
+	struct tc t;
+
+	tc_load(&t, "kinds.yaml",
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+		"spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}}}\n"
+		"---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: web, namespace: shop}\n"
+		"spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}}}\n"
+		"---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {ports: [{port: 80}]}\n"
+		"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: shop}\n"
+		"spec: {podSelector: {}}\n"
+		"---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: other}\n"
+		"spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}}}\n");
+	assert_clean(&t);
+	cr_expect_eq(t.c.workloads.n, 3);
+	cr_expect_eq(t.c.services.n, 1);
+	cr_expect_eq(t.c.policies.n, 1);
+	tc_free(&t);
+}
+
+Test(decode, template_pod_names_avoid_existing_pods)
+{
+	struct tc t;
+	const struct nw_pod *p;
+
+	tc_load(&t, "names.yaml",
+		TC_POD("shop", "web", "{app: other}", "10.0.0.1")
+		"---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+		"spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}}}\n");
+	assert_clean(&t);
+	nw_cluster_finalize(&t.c);
+	cr_expect_eq(t.c.pods.n, 2);
+	p = nw_cluster_pod(&t.c, "shop", "web");
+	cr_assert(p != NULL);
+	cr_expect(!p->synthetic, "the real pod keeps its name");
+	p = nw_cluster_pod(&t.c, "shop", "web-1");
+	cr_assert(p != NULL, "the template pod takes the next free name");
+	cr_expect(p->synthetic);
 	tc_free(&t);
 }
 

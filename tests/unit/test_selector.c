@@ -320,3 +320,38 @@ Test(labels, split_ref)
 	cr_expect(!nw_split_ref("a/b/c/d", &ns, &kind, &name));
 	cr_expect(!nw_split_ref("a//c", &ns, &kind, &name));
 }
+
+/* ---- cluster finalize on the smallest inputs ---- */
+
+/*
+ * A cluster with no objects of some kind (here: none at all) must finalize
+ * cleanly; under UBSan any undefined behaviour on the empty vectors (such as
+ * qsort on a NULL base) aborts the test.
+ */
+Test(model, finalize_an_empty_cluster)
+{
+	struct nw_cluster c;
+
+	nw_cluster_init(&c);
+	nw_cluster_finalize(&c);
+	cr_expect(c.finalized);
+	cr_expect_eq(c.pods.n, 0);
+	cr_expect(nw_cluster_ns(&c, "x", false) == NULL);
+	nw_cluster_free(&c);
+}
+
+Test(model, implicit_namespace_then_finalize)
+{
+	struct nw_cluster c;
+	struct nw_namespace *ns;
+
+	nw_cluster_init(&c);
+	ns = nw_cluster_ns(&c, "shop", true);
+	cr_assert(ns != NULL);
+	cr_expect(ns->implicit);
+	cr_expect_eq(nw_cluster_ns(&c, "shop", true), ns, "created once");
+	nw_cluster_finalize(&c);
+	cr_expect_eq(ns->idx, 0);
+	cr_expect_str_eq(nw_labels_get(ns->labels, nw_intern(&c.strs, "kubernetes.io/metadata.name")), "shop");
+	nw_cluster_free(&c);
+}
