@@ -107,5 +107,6 @@ int cmd_explain(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
+int cmd_lab_demo(int argc, char **argv);
 
 #endif

@@ -62,33 +62,12 @@ bool enforce_pod_is_local(const struct enforce_opts *eo, const struct nw_pod *p)
 	return eo->all || (eo->node != NULL && p->node != NULL && strcmp(p->node, eo->node) == 0);
 }
 
-/* The /16 (IPv4) or /64 (IPv6) around each pod address, merged. */
-static void default_pod_cidrs(const struct nw_cluster *c, struct cidr_vec *out)
-{
-	for (size_t i = 0; i < c->pods.n; i++) {
-		const struct nw_pod *p = c->pods.v[i];
-
-		for (uint8_t k = 0; k < p->n_ips && !p->host_network; k++) {
-			struct nw_cidr cidr = { p->ips[k], (uint8_t)(p->ips[k].family == 4 ? 16 : 64), false, false };
-			struct nw_range r;
-			bool seen = false;
-
-			r = nw_cidr_range(&cidr);
-			cidr.addr.v = r.lo;
-			for (size_t j = 0; j < out->n; j++)
-				if (nw_addr_eq(&out->v[j].addr, &cidr.addr) && out->v[j].prefix == cidr.prefix)
-					seen = true;
-			if (!seen)
-				nw_vec_push(out, cidr);
-		}
-	}
-}
-
 void enforce_plan(const struct enforce_opts *eo, const struct nw_cluster *c, struct nw_plan *plan,
 		  const char *(*ifname_of)(const struct nw_pod *pod, void *arg))
 {
 	NW_VEC(struct nw_plan_local) locals = { 0 };
-	struct cidr_vec cidrs = { 0 };
+	struct nw_cidr *defaults = NULL;
+	size_t n_defaults = 0;
 	struct nw_plan_opts po = { 0 };
 	char (*names)[NW_IFNAMSIZ] = nw_xcalloc(c->pods.n + 1, NW_IFNAMSIZ);
 
@@ -106,22 +85,20 @@ void enforce_plan(const struct enforce_opts *eo, const struct nw_cluster *c, str
 		}
 		nw_vec_push(&locals, l);
 	}
-	for (size_t i = 0; i < eo->pod_cidrs.n; i++)
-		nw_vec_push(&cidrs, eo->pod_cidrs.v[i]);
-	if (cidrs.n == 0)
-		default_pod_cidrs(c, &cidrs);
+	if (eo->pod_cidrs.n == 0)
+		defaults = nw_default_pod_cidrs(c, &n_defaults);
 	po.uplinks = eo->uplinks.v;
 	po.n_uplinks = eo->uplinks.n;
 	/* Fail closed needs to know the uplinks; without them remote pods would look unprogrammed. */
 	if (eo->uplinks.n > 0) {
-		po.pod_cidrs = cidrs.v;
-		po.n_pod_cidrs = cidrs.n;
+		po.pod_cidrs = eo->pod_cidrs.n ? eo->pod_cidrs.v : defaults;
+		po.n_pod_cidrs = eo->pod_cidrs.n ? eo->pod_cidrs.n : n_defaults;
 	}
 	po.audit = eo->audit;
 	po.log_group = eo->log_group;
 	po.log_rate = eo->log_rate;
 	nw_plan_build(plan, c, locals.v, locals.n, &po);
 	nw_vec_free(&locals);
-	nw_vec_free(&cidrs);
+	free(defaults);
 	free(names);
 }

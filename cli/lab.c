@@ -202,7 +202,7 @@ static void default_ports(struct lab_opts *o, const struct nw_cluster *c)
 		}
 	if (o->ports.n == 0)
 		nw_vec_push(&o->ports, ((struct nw_port_query){ NW_PROTO_TCP, 80 }));
-	qsort(o->ports.v, o->ports.n, sizeof(*o->ports.v), query_cmp);
+	nw_sort(o->ports.v, o->ports.n, sizeof(*o->ports.v), query_cmp);
 }
 
 static struct nw_plan_opts plan_opts(const struct lab_opts *o)
@@ -538,8 +538,6 @@ out:
 	lab_opts_fini(&o);
 	return ret < 0 ? EXIT_OK : ret;
 }
-
-int cmd_lab_demo(int argc, char **argv);
 
 int cmd_lab(int argc, char **argv)
 {

@@ -105,7 +105,7 @@ static void default_queries(const struct nw_pod **pods, size_t n, struct query_v
 	}
 	if (q->n == 0)
 		nw_vec_push(q, ((struct nw_port_query){ NW_PROTO_TCP, 80 }));
-	qsort(q->v, q->n, sizeof(*q->v), query_cmp);
+	nw_sort(q->v, q->n, sizeof(*q->v), query_cmp);
 }
 
 static int matrix_cell(const void *ctx, size_t q, size_t i, size_t j)

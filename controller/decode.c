@@ -1348,7 +1348,8 @@ static void skip_object(struct nw_dctx *ctx, const struct nw_node *obj, const ch
 	nw_vec_push(&ctx->c->skipped, nw_buf_steal(&b));
 }
 
-static void decode_object_depth(struct nw_dctx *ctx, const struct nw_node *obj, int depth)
+static void decode_object_depth(struct nw_dctx *ctx, const struct nw_node *obj, int depth, const char *item_kind,
+				const char *item_api)
 {
 	const char *kind, *api, *slash;
 	size_t glen;
@@ -1361,6 +1362,11 @@ static void decode_object_depth(struct nw_dctx *ctx, const struct nw_node *obj, 
 	}
 	kind = nw_get_str(ctx, obj, "kind");
 	api = nw_get_str(ctx, obj, "apiVersion");
+	/* The API server's PodList items carry neither: they are the list's. */
+	if (kind == NULL)
+		kind = item_kind;
+	if (api == NULL && item_kind != NULL)
+		api = item_api;
 	if (kind == NULL) {
 		nw_derr(ctx, obj, "kind: Required value (is this a Kubernetes manifest?)");
 		return;
@@ -1372,12 +1378,16 @@ static void decode_object_depth(struct nw_dctx *ctx, const struct nw_node *obj, 
 	/* kind: List (kubectl get -o yaml), PodList (API responses), ... */
 	if (nw_str_has_suffix(kind, "List") && nw_map_get(obj, "items") != NULL) {
 		const struct nw_node *items = nw_get_seq(ctx, obj, "items");
+		const char *ik = NULL;
+
 		if (depth > 8) {
 			nw_derr(ctx, obj, "List nested too deeply");
 			return;
 		}
+		if (strcmp(kind, "List") != 0)
+			ik = nw_intern_n(&ctx->c->strs, kind, strlen(kind) - 4);
 		for (uint32_t i = 0; items != NULL && i < items->n; i++)
-			decode_object_depth(ctx, items->items[i], depth + 1);
+			decode_object_depth(ctx, items->items[i], depth + 1, ik, api);
 		return;
 	}
 	slash = strchr(api, '/');
@@ -1417,7 +1427,7 @@ static void decode_object_depth(struct nw_dctx *ctx, const struct nw_node *obj, 
 
 void nw_decode_object(struct nw_dctx *ctx, const struct nw_node *obj)
 {
-	decode_object_depth(ctx, obj, 0);
+	decode_object_depth(ctx, obj, 0, NULL, NULL);
 	nw_dctx_set_obj(ctx, NULL, NULL, NULL);
 	nw_path_pop(ctx, 0);
 }
@@ -1429,7 +1439,8 @@ size_t nw_decode_docset(struct nw_dctx *ctx, const struct nw_docset *ds)
 	for (size_t i = 0; i < ds->docs.n; i++) {
 		const struct nw_node *root = ds->docs.v[i].root;
 
-		ctx->file = ds->docs.v[i].file;
+		/* Model objects outlive the parse buffers: their file names are the cluster's. */
+		ctx->file = nw_intern(&ctx->c->strs, ds->docs.v[i].file);
 		if (is_null(root))
 			continue;
 		nw_decode_object(ctx, root);

@@ -15,8 +15,12 @@ void nw_diag_vadd(struct nw_diags *d, enum nw_sev sev, const struct nw_loc *loc,
 		d->warnings++;
 	if (d->limit && d->list.n >= d->limit)
 		return;
-	if (loc != NULL)
+	if (loc != NULL) {
 		diag.loc = *loc;
+		/* The file name may live in a parse buffer that goes away: keep a copy. */
+		if (loc->file != NULL)
+			diag.loc.file = nw_xstrdup(loc->file);
+	}
 	nw_buf_vprintf(&b, fmt, ap);
 	diag.msg = nw_buf_steal(&b);
 	nw_vec_push(&d->list, diag);
@@ -56,8 +60,10 @@ void nw_diags_free(struct nw_diags *d)
 {
 	struct nw_diag *it;
 
-	nw_vec_foreach(&d->list, it)
+	nw_vec_foreach(&d->list, it) {
 		free(it->msg);
+		free((char *)it->loc.file);
+	}
 	nw_vec_free(&d->list);
 	d->errors = d->warnings = 0;
 }

@@ -86,9 +86,11 @@ static void open_(struct nw_json *j, char c)
 static void close_(struct nw_json *j, char c)
 {
 	bool had = j->count[j->depth] > 0;
+	/* The closing bracket goes on its own line only if the members did. */
+	bool laid_out = j->depth <= j->pretty_depth;
 
 	j->depth--;
-	if (had)
+	if (had && laid_out)
 		newline(j, j->depth);
 	nw_buf_putc(j->out, c);
 	if (j->depth == 0)

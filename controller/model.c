@@ -226,7 +226,7 @@ const struct nw_labels *nw_labels_intern(struct nw_cluster *c, const char **kv, 
 	for (uint32_t i = 0; i < 2 * n; i++)
 		sorted[i] = nw_intern(&c->strs, kv[i]);
 	/* Pairs sort by key: sort an index of pairs as (key, value) records. */
-	qsort(sorted, n, 2 * sizeof(char *), kv_cmp);
+	nw_sort(sorted, n, 2 * sizeof(char *), kv_cmp);
 	for (uint32_t i = 0; i < 2 * n; i++)
 		h = nw_hash_ptr(sorted[i], h);
 	l = nw_hmap_get(&c->labelsets, h, labels_eq, &key);
@@ -303,7 +303,7 @@ const struct nw_cports *nw_cports_intern(struct nw_cluster *c, const struct nw_c
 		sorted[i] = p[i];
 		sorted[i].name = nw_intern(&c->strs, p[i].name);
 	}
-	qsort(sorted, n, sizeof(*sorted), cport_cmp);
+	nw_sort(sorted, n, sizeof(*sorted), cport_cmp);
 	for (uint32_t i = 0; i < n; i++) {
 		h = nw_hash_ptr(sorted[i].name, h);
 		h = nw_hash_bytes(&sorted[i].port, sizeof(sorted[i].port), h);
@@ -855,13 +855,13 @@ void nw_cluster_finalize(struct nw_cluster *c)
 		}
 	}
 
-	qsort(c->namespaces.v, c->namespaces.n, sizeof(*c->namespaces.v), ns_cmp);
-	qsort(c->pods.v, c->pods.n, sizeof(*c->pods.v), pod_cmp);
-	qsort(c->workloads.v, c->workloads.n, sizeof(*c->workloads.v), wl_cmp);
-	qsort(c->services.v, c->services.n, sizeof(*c->services.v), svc_cmp);
-	qsort(c->policies.v, c->policies.n, sizeof(*c->policies.v), pol_cmp);
+	nw_sort(c->namespaces.v, c->namespaces.n, sizeof(*c->namespaces.v), ns_cmp);
+	nw_sort(c->pods.v, c->pods.n, sizeof(*c->pods.v), pod_cmp);
+	nw_sort(c->workloads.v, c->workloads.n, sizeof(*c->workloads.v), wl_cmp);
+	nw_sort(c->services.v, c->services.n, sizeof(*c->services.v), svc_cmp);
+	nw_sort(c->policies.v, c->policies.n, sizeof(*c->policies.v), pol_cmp);
 	nw_vec_foreach(&c->workloads, w)
-		qsort((*w)->members.v, (*w)->members.n, sizeof(*(*w)->members.v), pod_cmp);
+		nw_sort((*w)->members.v, (*w)->members.n, sizeof(*(*w)->members.v), pod_cmp);
 	for (size_t i = 0; i < c->namespaces.n; i++)
 		c->namespaces.v[i]->idx = (uint32_t)i;
 	for (size_t i = 0; i < c->pods.n; i++)

@@ -42,6 +42,29 @@ bool nw_set_type_is_interval(int type)
 	       type == NW_ST_ADDR6_PROTO_PORT;
 }
 
+struct nw_cidr *nw_default_pod_cidrs(const struct nw_cluster *c, size_t *n)
+{
+	NW_VEC(struct nw_cidr) out = { 0 };
+
+	for (size_t i = 0; i < c->pods.n; i++) {
+		const struct nw_pod *p = c->pods.v[i];
+
+		for (uint8_t k = 0; k < p->n_ips && !p->host_network; k++) {
+			struct nw_cidr cidr = { p->ips[k], (uint8_t)(p->ips[k].family == 4 ? 16 : 64), false, false };
+			bool seen = false;
+
+			cidr.addr.v = nw_cidr_range(&cidr).lo;
+			for (size_t j = 0; j < out.n; j++)
+				if (nw_addr_eq(&out.v[j].addr, &cidr.addr) && out.v[j].prefix == cidr.prefix)
+					seen = true;
+			if (!seen)
+				nw_vec_push(&out, cidr);
+		}
+	}
+	*n = out.n;
+	return out.v;
+}
+
 void nw_pod_ifname(const struct nw_pod *pod, char out[NW_IFNAMSIZ])
 {
 	uint64_t h = nw_hash_str(pod->ns->name);
@@ -398,7 +421,7 @@ static void emit_rects(struct nw_pset *set, uint8_t proto, struct rect_vec *rect
 		nw_vec_push(&bounds, (uint32_t)rects->v[i].lo);
 		nw_vec_push(&bounds, (uint32_t)rects->v[i].hi + 1);
 	}
-	qsort(bounds.v, bounds.n, sizeof(uint32_t), u32_cmp);
+	nw_sort(bounds.v, bounds.n, sizeof(uint32_t), u32_cmp);
 	for (size_t i = 0; i + 1 < bounds.n; i++) {
 		uint32_t lo = bounds.v[i], hi = bounds.v[i + 1] - 1;
 		struct nw_rangeset cover;
@@ -791,14 +814,14 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 			build_policy_chain(&b, c->policies.v[i], NW_EGRESS);
 	}
 
-	qsort(plan->sets.v, plan->sets.n, sizeof(*plan->sets.v), set_cmp);
-	qsort(plan->chains.v, plan->chains.n, sizeof(*plan->chains.v), chain_cmp);
-	qsort(plan->counters.v, plan->counters.n, sizeof(*plan->counters.v), nw_strcmp_ptr);
+	nw_sort(plan->sets.v, plan->sets.n, sizeof(*plan->sets.v), set_cmp);
+	nw_sort(plan->chains.v, plan->chains.n, sizeof(*plan->chains.v), chain_cmp);
+	nw_sort(plan->counters.v, plan->counters.n, sizeof(*plan->counters.v), nw_strcmp_ptr);
 	for (size_t i = 0; i < plan->sets.n; i++) {
 		struct nw_pset *set = &plan->sets.v[i];
 		size_t out = 0;
 
-		qsort(set->elems.v, set->elems.n, sizeof(*set->elems.v), elem_cmp);
+		nw_sort(set->elems.v, set->elems.n, sizeof(*set->elems.v), elem_cmp);
 		/* Exact-match sets may get the same key twice (a pod listed twice): keep one. */
 		for (size_t k = 0; k < set->elems.n; k++)
 			if (out == 0 || elem_cmp(&set->elems.v[out - 1], &set->elems.v[k]) != 0)

@@ -76,7 +76,7 @@ int nw_lab_prepare(struct nw_lab *lab, struct nw_cluster *c, const char *name, u
 		if (node != NULL && !seen)
 			nw_vec_push(&names, node);
 	}
-	qsort(names.v, names.n, sizeof(char *), nw_strcmp_ptr);
+	nw_sort(names.v, names.n, sizeof(char *), nw_strcmp_ptr);
 	gen = nw_xcalloc(n_nodes + 1, sizeof(char *));
 	for (unsigned i = 0; i < n_nodes; i++) {
 		char *g = nw_xasprintf("node-%u", i + 1);
@@ -107,11 +107,23 @@ int nw_lab_prepare(struct nw_lab *lab, struct nw_cluster *c, const char *name, u
 		n.addr6 = nw_node_addr(&node_pool6, i);
 		nw_vec_push(&lab->nodes, n);
 	}
-	for (size_t i = 0; i < c->pods.n; i++)
-		if (nw_pod_addr(c->pods.v[i], 6) != NULL)
-			lab->v6 = true;
-	if (!nw_cluster_assign_addrs(c, &pod_pool4, &node_pool4, names.v, names.n) ||
-	    (lab->v6 && !nw_cluster_assign_addrs(c, &pod_pool6, &node_pool6, names.v, names.n))) {
+	/* Pods without addresses get them in the families the cluster uses (IPv4 if none). */
+	{
+		bool v4 = false;
+
+		for (size_t i = 0; i < c->pods.n; i++) {
+			if (nw_pod_addr(c->pods.v[i], 6) != NULL)
+				lab->v6 = true;
+			if (nw_pod_addr(c->pods.v[i], 4) != NULL)
+				v4 = true;
+		}
+		if (!v4 && !lab->v6)
+			v4 = true;
+		if ((v4 && !nw_cluster_assign_addrs(c, &pod_pool4, &node_pool4, names.v, names.n)) ||
+		    (lab->v6 && !nw_cluster_assign_addrs(c, &pod_pool6, &node_pool6, names.v, names.n)))
+			names.n = SIZE_MAX; /* flag: out of addresses */
+	}
+	if (names.n == SIZE_MAX) {
 		nw_buf_puts(err, "out of addresses for pods without one");
 		nw_vec_free(&names);
 		return -ENOSPC;
@@ -185,6 +197,24 @@ int nw_lab_adopt(const struct nw_lab *lab, struct nw_cluster *c, struct nw_buf *
 	return 0;
 }
 
+/*
+ * Lab addresses are unique by construction: duplicate address detection
+ * only delays IPv6 by seconds. Set before any interface appears in the
+ * namespace, since an interface takes the namespace's defaults.
+ */
+static int netns_defaults(const char *netns)
+{
+	int prev, r;
+
+	r = nw_netns_enter(netns, &prev);
+	if (r < 0)
+		return r;
+	nw_sysctl_write("net/ipv6/conf/default/accept_dad", "0");
+	nw_sysctl_write("net/ipv6/conf/all/accept_dad", "0");
+	nw_sysctl_write("net/ipv6/conf/default/accept_ra", "0");
+	return nw_netns_return(prev);
+}
+
 #define TRY(expr, what)                                                                                    \
 	do {                                                                                               \
 		int r_ = (expr);                                                                           \
@@ -198,11 +228,12 @@ int nw_lab_adopt(const struct nw_lab *lab, struct nw_cluster *c, struct nw_buf *
 static int setup_node(struct nw_lab *lab, size_t i, struct nw_buf *err)
 {
 	struct nw_lab_node *n = &lab->nodes.v[i];
-	char peer[16];
+	char peer[24];
 	int prev = -1, fab = -1, ret = 0;
 
 	snprintf(peer, sizeof(peer), "n%zu", i + 1);
 	TRY(nw_netns_create(n->netns), "creating a node namespace");
+	TRY(netns_defaults(n->netns), "node namespace settings");
 	fab = nw_netns_open(lab->fabric);
 	TRY(fab, "opening the fabric namespace");
 	TRY(nw_netns_enter(n->netns, &prev), "entering a node namespace");
@@ -236,6 +267,7 @@ static int setup_pod(struct nw_lab *lab, struct nw_lab_pod *p, struct nw_buf *er
 	if (p->host_network)
 		return 0; /* lives in its node's namespace */
 	TRY(nw_netns_create(p->netns), "creating a pod namespace");
+	TRY(netns_defaults(p->netns), "pod namespace settings");
 	podfd = nw_netns_open(p->netns);
 	TRY(podfd, "opening a pod namespace");
 	TRY(nw_netns_enter(n->netns, &prev), "entering a node namespace");
@@ -301,6 +333,7 @@ int nw_lab_up(struct nw_lab *lab, struct nw_buf *err)
 
 	lab->created = true;
 	TRY(nw_netns_create(lab->fabric), "creating the fabric namespace");
+	TRY(netns_defaults(lab->fabric), "fabric namespace settings");
 	TRY(nw_netns_enter(lab->fabric, &prev), "entering the fabric");
 	TRY(nw_link_up("lo"), "fabric lo up");
 	TRY(nw_link_bridge("br0"), "creating the fabric bridge");
@@ -327,7 +360,7 @@ static double ms_since(const struct timespec *t0)
 }
 
 static int program_node(struct nw_lab *lab, size_t i, const struct nw_cluster *c, const struct nw_plan_opts *base,
-			struct nw_lab_node_report *rep, struct nw_buf *err)
+			bool force_full, struct nw_lab_node_report *rep, struct nw_buf *err)
 {
 	struct nw_lab_node *n = &lab->nodes.v[i];
 	NW_VEC(struct nw_plan_local) locals = { 0 };
@@ -338,6 +371,7 @@ static int program_node(struct nw_lab *lab, size_t i, const struct nw_cluster *c
 	struct nw_batch *b;
 	struct nw_nft *h = NULL;
 	struct nw_ct_stats ct = { 0 };
+	struct nw_cidr *cidrs = NULL;
 	struct timespec t0;
 	int ret = 0, prev = -1;
 
@@ -352,12 +386,23 @@ static int program_node(struct nw_lab *lab, size_t i, const struct nw_cluster *c
 	}
 	o.uplinks = &uplink;
 	o.n_uplinks = 1;
+	/* The lab knows its uplink, so fail closed is on: pod ranges around every pod address. */
+	if (o.n_pod_cidrs == 0)
+		o.pod_cidrs = cidrs = nw_default_pod_cidrs(c, &o.n_pod_cidrs);
 	nw_plan_build(&plan, c, locals.v, locals.n, &o);
 	nw_vec_free(&locals);
+	free(cidrs);
 	b = nw_batch_new(false);
-	if (n->programmed) {
+	if (n->programmed && !force_full) {
 		nw_plan_diff(&n->plan, &plan, &d);
 		rep->unchanged = nw_plan_diff_empty(&d);
+		rep->elems_added = d.elems_add.n;
+		rep->elems_deleted = d.elems_del.n;
+		rep->chains_added = d.chains_add.n;
+		rep->chains_replaced = d.chains_replace.n;
+		rep->chains_deleted = d.chains_del.n;
+		rep->sets_added = d.sets_add.n;
+		rep->sets_deleted = d.sets_del.n;
 		{
 			struct nw_buf s = { 0 };
 			nw_plan_diff_summary(&d, &s);
@@ -369,7 +414,7 @@ static int program_node(struct nw_lab *lab, size_t i, const struct nw_cluster *c
 		nw_plan_diff_free(&d);
 	} else {
 		rep->full = true;
-		snprintf(rep->summary, sizeof(rep->summary), "table created");
+		snprintf(rep->summary, sizeof(rep->summary), n->programmed ? "table replaced" : "table created");
 		nw_lower_replace(b, &plan);
 	}
 	rep->rules = nw_plan_rule_count(&plan);
@@ -387,7 +432,7 @@ static int program_node(struct nw_lab *lab, size_t i, const struct nw_cluster *c
 	}
 	rep->ms = ms_since(&t0);
 	/* Connections the new rules deny are cut, as the agent does. */
-	if (n->programmed && !rep->unchanged) {
+	if (n->programmed && !rep->unchanged && !force_full) {
 		TRY(nw_ct_cleanup(&plan, &ct, err), "conntrack cleanup");
 		rep->ct_deleted = ct.deleted;
 	}
@@ -406,16 +451,27 @@ out:
 	return ret;
 }
 
-int nw_lab_program(struct nw_lab *lab, const struct nw_cluster *c, const struct nw_plan_opts *base,
-		   struct nw_lab_node_report *reports, struct nw_buf *err)
+static int program_all(struct nw_lab *lab, const struct nw_cluster *c, const struct nw_plan_opts *base, bool full,
+		       struct nw_lab_node_report *reports, struct nw_buf *err)
 {
-	/* Pods may have been added to the model since prepare: map them by name. */
 	for (size_t i = 0; i < lab->nodes.n; i++) {
-		int r = program_node(lab, i, c, base, &reports[i], err);
+		int r = program_node(lab, i, c, base, full, &reports[i], err);
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+int nw_lab_program(struct nw_lab *lab, const struct nw_cluster *c, const struct nw_plan_opts *base,
+		   struct nw_lab_node_report *reports, struct nw_buf *err)
+{
+	return program_all(lab, c, base, false, reports, err);
+}
+
+int nw_lab_program_full(struct nw_lab *lab, const struct nw_cluster *c, const struct nw_plan_opts *base,
+			struct nw_lab_node_report *reports, struct nw_buf *err)
+{
+	return program_all(lab, c, base, true, reports, err);
 }
 
 /* Servers */
@@ -631,12 +687,13 @@ static void start_probe(const struct nw_lab *lab, struct nw_probe *pr, size_t id
 {
 	const struct nw_lab_pod *s = &lab->pods.v[pr->src], *d = &lab->pods.v[pr->dst];
 	int fam = pair_family(s, d), fd;
+	const struct nw_addr *sa = addr_of(s, fam), *da = addr_of(d, fam);
 	struct sockaddr_storage ss;
 	struct epoll_event ev;
 	struct inflight in = { -1, idx, pr->q.proto, { 0, 0 } };
 	socklen_t sl;
 
-	if (fam == 0) {
+	if (fam == 0 || sa == NULL || da == NULL) {
 		pr->outcome = NW_PROBE_ERROR;
 		pr->err = EAFNOSUPPORT;
 		return;
@@ -648,14 +705,14 @@ static void start_probe(const struct nw_lab *lab, struct nw_probe *pr, size_t id
 		return;
 	}
 	/* Send from the pod's own address (hostNetwork pods: their node's). */
-	sl = sockaddr_of(addr_of(s, fam), 0, &ss);
+	sl = sockaddr_of(sa, 0, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
 		pr->outcome = NW_PROBE_ERROR;
 		pr->err = errno;
 		close(fd);
 		return;
 	}
-	sl = sockaddr_of(addr_of(d, fam), pr->q.port, &ss);
+	sl = sockaddr_of(da, pr->q.port, &ss);
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
 		pr->outcome = errno == ECONNREFUSED ? NW_PROBE_REFUSED : NW_PROBE_ERROR;
 		pr->err = errno;
@@ -680,28 +737,20 @@ static void start_probe(const struct nw_lab *lab, struct nw_probe *pr, size_t id
 	nw_vec_push(live, in);
 }
 
-int nw_lab_probe(const struct nw_lab *lab, const struct nw_port_query *q, size_t nq, unsigned timeout_ms,
-		 struct nw_probe **probes, size_t *n, struct nw_buf *err)
+int nw_lab_probe_list(const struct nw_lab *lab, struct nw_probe *pr, size_t total, unsigned timeout_ms,
+		      struct nw_buf *err)
 {
-	size_t np = lab->pods.n, total = np * np * nq, pending = 0;
-	struct nw_probe *pr = nw_xcalloc(total + 1, sizeof(*pr));
 	struct inflight_vec live = { 0 };
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct timespec t0, now;
+	size_t pending;
 
 	if (ep < 0) {
 		nw_buf_printf(err, "epoll: %s", strerror(errno));
-		free(pr);
 		return -errno;
 	}
-	for (size_t i = 0, k = 0; i < np; i++)
-		for (size_t j = 0; j < np; j++)
-			for (size_t x = 0; x < nq; x++, k++) {
-				pr[k].src = (uint32_t)i;
-				pr[k].dst = (uint32_t)j;
-				pr[k].q = q[x];
-				pr[k].outcome = NW_PROBE_TIMEOUT;
-			}
+	for (size_t k = 0; k < total; k++)
+		pr[k].outcome = NW_PROBE_TIMEOUT;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (size_t k = 0; k < total; k++)
 		start_probe(lab, &pr[k], k, ep, &live);
@@ -770,9 +819,39 @@ int nw_lab_probe(const struct nw_lab *lab, const struct nw_port_query *q, size_t
 	}
 	close(ep);
 	nw_vec_free(&live);
+	return 0;
+}
+
+int nw_lab_probe(const struct nw_lab *lab, const struct nw_port_query *q, size_t nq, unsigned timeout_ms,
+		 struct nw_probe **probes, size_t *n, struct nw_buf *err)
+{
+	size_t np = lab->pods.n, total = np * np * nq;
+	struct nw_probe *pr = nw_xcalloc(total + 1, sizeof(*pr));
+	int r;
+
+	for (size_t i = 0, k = 0; i < np; i++)
+		for (size_t j = 0; j < np; j++)
+			for (size_t x = 0; x < nq; x++, k++) {
+				pr[k].src = (uint32_t)i;
+				pr[k].dst = (uint32_t)j;
+				pr[k].q = q[x];
+			}
+	r = nw_lab_probe_list(lab, pr, total, timeout_ms, err);
+	if (r < 0) {
+		free(pr);
+		return r;
+	}
 	*probes = pr;
 	*n = total;
 	return 0;
+}
+
+int nw_lab_pod_index(const struct nw_lab *lab, const char *name)
+{
+	for (size_t i = 0; i < lab->pods.n; i++)
+		if (strcmp(lab->pods.v[i].name, name) == 0)
+			return (int)i;
+	return -1;
 }
 
 void nw_lab_down(struct nw_lab *lab)

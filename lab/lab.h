@@ -57,6 +57,7 @@ struct nw_lab_node_report {
 	bool unchanged;	   /* diff empty: nothing sent */
 	char summary[256]; /* diff summary */
 	size_t rules, elems, messages, bytes, ct_deleted;
+	size_t elems_added, elems_deleted, chains_added, chains_replaced, chains_deleted, sets_added, sets_deleted;
 	double ms;
 };
 
@@ -76,9 +77,15 @@ int nw_lab_prepare(struct nw_lab *lab, struct nw_cluster *c, const char *name, u
 int nw_lab_adopt(const struct nw_lab *lab, struct nw_cluster *c, struct nw_buf *err);
 /* Creates namespaces, links, addresses and routes. Root. */
 int nw_lab_up(struct nw_lab *lab, struct nw_buf *err);
-/* (Re)programs every node: the first time in full, then by diff. */
+/*
+ * (Re)programs every node: the first time in full, then by diff. force_full
+ * replaces every table whole, in one transaction, as an agent restarting
+ * without its previous plan does.
+ */
 int nw_lab_program(struct nw_lab *lab, const struct nw_cluster *c, const struct nw_plan_opts *base,
 		   struct nw_lab_node_report *reports, struct nw_buf *err);
+int nw_lab_program_full(struct nw_lab *lab, const struct nw_cluster *c, const struct nw_plan_opts *base,
+			struct nw_lab_node_report *reports, struct nw_buf *err);
 /* Opens every server socket, then forks the process that answers them. */
 int nw_lab_serve(struct nw_lab *lab, struct nw_buf *err);
 void nw_lab_down(struct nw_lab *lab);
@@ -108,6 +115,11 @@ static inline bool nw_probe_allowed(const struct nw_probe *p)
 /* Every ordered pod pair on every query, in parallel. probes[] gets pods^2 * nq entries. */
 int nw_lab_probe(const struct nw_lab *lab, const struct nw_port_query *q, size_t nq, unsigned timeout_ms,
 		 struct nw_probe **probes, size_t *n, struct nw_buf *err);
+
+/* The probes given (src, dst, q filled in), in parallel. */
+int nw_lab_probe_list(const struct nw_lab *lab, struct nw_probe *probes, size_t n, unsigned timeout_ms,
+		      struct nw_buf *err);
+int nw_lab_pod_index(const struct nw_lab *lab, const char *name); /* "ns/pod"; -1 if absent */
 
 /* State, so that `lab up`, `lab probe` and `lab down` can be separate commands. */
 char *nw_lab_state_path(const char *name);

@@ -17,7 +17,8 @@ enum nw_sev {
 /*
  * Where something came from: a file position (line and col 1-based), or,
  * with line 0, an origin such as "NetworkPolicy shop/web" from the API.
- * The file string is owned elsewhere (interned or static).
+ * In model objects the file string is interned in the cluster; a diagnostic
+ * keeps its own copy.
  */
 struct nw_loc {
 	const char *file;

@@ -165,6 +165,12 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 		  size_t n_locals, const struct nw_plan_opts *opts);
 void nw_plan_free(struct nw_plan *plan);
 
+/*
+ * Pod address ranges when none are configured: the /16 (IPv4) or /64 (IPv6)
+ * around every pod address. Returns a malloc'd array of *n CIDRs.
+ */
+struct nw_cidr *nw_default_pod_cidrs(const struct nw_cluster *c, size_t *n);
+
 /* The interface name a pod's host-side veth gets when we choose it (lab, compile). */
 void nw_pod_ifname(const struct nw_pod *pod, char out[NW_IFNAMSIZ]);
 

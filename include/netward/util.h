@@ -148,6 +148,13 @@ static inline void nw_bits_or_and(uint64_t *dst, const uint64_t *a, const uint64
 }
 void nw_bits_fill(uint64_t *w, size_t nbits);
 
+/* qsort that accepts an empty (NULL) array, which qsort itself may not be given. */
+static inline void nw_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 /* Byte-wise string helpers. */
 bool nw_str_has_suffix(const char *s, const char *suffix);
 /* Parses a decimal unsigned integer in [0, max]; the whole string must match. */

@@ -6,6 +6,8 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -1197,7 +1199,8 @@ static void make_tree(struct tmpdir *td)
 {
 	char *sub, *p;
 
-	strcpy(td->path, "/tmp/netward-unit-XXXXXX");
+	/* Named after the runner (our parent), which removes leftovers when a test crashes. */
+	snprintf(td->path, sizeof(td->path), "/tmp/netward-unit-%d-XXXXXX", (int)getppid());
 	cr_assert(mkdtemp(td->path) != NULL);
 	sub = nw_xasprintf("%s/sub", td->path);
 	cr_assert_eq(mkdir(sub, 0700), 0);
@@ -1215,15 +1218,35 @@ static void make_tree(struct tmpdir *td)
 	free(p);
 }
 
-static void remove_tree(struct tmpdir *td)
+static void remove_dir(const char *dir)
 {
 	static const char *const files[] = { "a.yaml", "sub/b.json", "notes.txt", "z.yml", "sub", "" };
 
 	for (size_t i = 0; i < NW_ARRAY_SIZE(files); i++) {
-		char *p = nw_xasprintf("%s/%s", td->path, files[i]);
+		char *p = nw_xasprintf("%s/%s", dir, files[i]);
 		remove(p);
 		free(p);
 	}
+}
+
+static void remove_tree(struct tmpdir *td)
+{
+	remove_dir(td->path);
+}
+
+/* Runs in the runner process, after every test, crashed or not. */
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	char *pattern = nw_xasprintf("/tmp/netward-unit-%d-*", (int)getpid());
+	glob_t g;
+
+	(void)stats;
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			remove_dir(g.gl_pathv[i]);
+		globfree(&g);
+	}
+	free(pattern);
 }
 
 Test(load_cluster, reads_directories_recursively)
@@ -1238,6 +1261,7 @@ Test(load_cluster, reads_directories_recursively)
 	paths[0] = td.path;
 	nw_cluster_init(&c);
 	errors = nw_load_cluster(&c, paths, 1, &d, NULL, NULL);
+	remove_tree(&td);
 	cr_expect_eq(errors, 1, "the bad policyTypes in z.yml");
 	cr_expect(c.finalized);
 	cr_expect_eq(c.pods.n, 2, "a.yaml and sub/b.json; notes.txt is ignored");
@@ -1245,7 +1269,6 @@ Test(load_cluster, reads_directories_recursively)
 	cr_expect_eq(c.policies.n, 0);
 	nw_cluster_free(&c);
 	nw_diags_free(&d);
-	remove_tree(&td);
 }
 
 Test(load_cluster, unreadable_path_is_an_error)
@@ -1281,6 +1304,8 @@ Test(load_cluster, locations_stay_valid_after_loading)
 	paths[0] = td.path;
 	nw_cluster_init(&c);
 	nw_load_cluster(&c, paths, 1, &d, NULL, NULL);
+	/* Gone before anything is checked, so a crash below leaves no litter. */
+	remove_tree(&td);
 	want_z = nw_xasprintf("%s/z.yml", td.path);
 	want_a = nw_xasprintf("%s/a.yaml", td.path);
 	e = tc_find_diag(&d, NW_SEV_ERROR, "Sideways", NULL);
@@ -1294,5 +1319,4 @@ Test(load_cluster, locations_stay_valid_after_loading)
 	free(want_a);
 	nw_cluster_free(&c);
 	nw_diags_free(&d);
-	remove_tree(&td);
 }
