@@ -110,7 +110,7 @@ int cmd_apply(int argc, char **argv)
 	cli_common_init(&cc);
 	enforce_opts_init(&eo);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+f:o:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "f:o:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			fputs(usage, stdout);

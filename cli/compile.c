@@ -35,7 +35,7 @@ int cmd_compile(int argc, char **argv)
 	cli_common_init(&cc);
 	enforce_opts_init(&eo);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+f:o:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "f:o:vh", opts, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(usage, stdout);
 			ret = EXIT_OK;

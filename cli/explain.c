@@ -227,7 +227,7 @@ int cmd_explain(int argc, char **argv)
 
 	cli_common_init(&cc);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+f:o:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "f:o:vh", opts, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(usage, stdout);
 			cli_common_fini(&cc);

@@ -120,7 +120,7 @@ static int parse(struct lab_opts *o, const char *cmd, int argc, char **argv)
 	o->nodes = 2;
 	o->timeout_ms = 1000;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+f:o:vhp:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "f:o:vhp:", opts, NULL)) != -1) {
 		struct cli_port cp;
 
 		switch (opt) {

@@ -139,7 +139,7 @@ int cmd_matrix(int argc, char **argv)
 
 	cli_common_init(&cc);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+f:o:vhp:n:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "f:o:vhp:n:", opts, NULL)) != -1) {
 		struct cli_port cp;
 
 		switch (opt) {

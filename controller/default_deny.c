@@ -48,6 +48,33 @@ static const struct nw_labels *dns_selector(struct nw_cluster *c)
 	return nw_labels_intern(c, kv, 1);
 }
 
+/*
+ * Policy applies after DNAT, so DNS is allowed on the kube-dns Service's
+ * target ports (named ones resolve on the DNS pods); 53 UDP and TCP without
+ * the Service.
+ */
+static void dns_ports(struct nw_cluster *c, struct nw_rule *r)
+{
+	const struct nw_service *svc = nw_cluster_service(c, "kube-system", "kube-dns");
+	uint32_t n = svc != NULL && svc->n_ports > 0 ? svc->n_ports : 2;
+
+	r->ports = nw_xcalloc(n, sizeof(*r->ports));
+	if (svc == NULL || svc->n_ports == 0) {
+		r->ports[r->n_ports++] = (struct nw_np_port){ NW_PROTO_UDP, true, NULL, 53, 53, { NULL, 0, 0 } };
+		r->ports[r->n_ports++] = (struct nw_np_port){ NW_PROTO_TCP, true, NULL, 53, 53, { NULL, 0, 0 } };
+		return;
+	}
+	for (uint32_t i = 0; i < svc->n_ports; i++) {
+		const struct nw_svc_port *sp = &svc->ports[i];
+		struct nw_np_port *pe = &r->ports[r->n_ports++];
+
+		pe->proto = sp->proto;
+		pe->has_port = true;
+		pe->name = sp->target_name;
+		pe->port = pe->end_port = sp->target_name ? 0 : sp->target_port;
+	}
+}
+
 void nw_cluster_default_deny(struct nw_cluster *c, enum nw_default_deny mode)
 {
 	const char *dd_label = nw_intern(&c->strs, NW_DD_LABEL);
@@ -84,10 +111,7 @@ void nw_cluster_default_deny(struct nw_cluster *c, enum nw_default_deny mode)
 		r->peers = peer = nw_xcalloc(1, sizeof(*peer));
 		peer->ns_sel = match_labels(c, kube_system);
 		peer->pod_sel = match_labels(c, dns);
-		r->n_ports = 2;
-		r->ports = nw_xcalloc(2, sizeof(*r->ports));
-		r->ports[0] = (struct nw_np_port){ NW_PROTO_UDP, true, NULL, 53, 53, { NULL, 0, 0 } };
-		r->ports[1] = (struct nw_np_port){ NW_PROTO_TCP, true, NULL, 53, 53, { NULL, 0, 0 } };
+		dns_ports(c, r);
 		if (!nw_cluster_add_policy(c, p, NULL))
 			nw_policy_free(p);
 	}
