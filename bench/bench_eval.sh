@@ -4,13 +4,15 @@
 # Evaluator benchmark: `netward matrix` and `netward can` (offline commands)
 # on synthetic clusters made by gen_cluster. See bench/README.md.
 #
-#   bench/bench_eval.sh [--quick] [--runs N] [--no-large] [--build DIR] [--md FILE]
+#   bench/bench_eval.sh [--quick] [--runs N] [--no-large] [--build DIR] [--md FILE] [--seed S]
 #
 # Builds nothing: expects DIR/netward and DIR/bench/gen_cluster (default
 # DIR: ./build, i.e. `meson setup build && ninja -C build`). Clusters go to
 # bench/out/ (gitignored). Every command runs once to warm the page cache,
 # then N times (default 5); the table shows the median wall time, the
-# fastest and slowest run, and the median peak RSS (GNU time's %M).
+# fastest and slowest run, and the medians of CPU time and peak RSS (GNU
+# time's %U+%S and %M). --quick: a 200-pod smoke run for CI (seconds);
+# --no-large: skip the 150,000-pod cluster; --md: also write the table there.
 #
 # Exit status: 0 when every command exited as expected (matrix 0, can 0 or
 # 1), 1 when one failed, 2 on usage or set-up errors. Timings never fail the
@@ -27,7 +29,7 @@ md_out=
 seed=1
 
 usage() {
-	sed -n '4,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '4,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
@@ -97,11 +99,11 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else pr
 bench() {
 	local id=$1 target=$2 okcodes=$3 label=$4
 	shift 5
-	local walls=() rsss=() i rc t0 t1 rss ok c
+	local walls=() rsss=() cpus=() i rc t0 t1 rss cu cs ok c
 	printf '  %-4s %s ' "$id" "$label" >&2
 	for ((i = 0; i <= runs; i++)); do
 		t0=$EPOCHREALTIME
-		"$gnutime" -f '%M' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err"
+		"$gnutime" -f '%M %U %S' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err"
 		rc=$?
 		t1=$EPOCHREALTIME
 		ok=0
@@ -111,22 +113,24 @@ bench() {
 			echo "    command: $*" >&2
 			sed 's/^/    | /' "$tmp/err" | head -20 >&2
 			failed=1
-			rows+=("| $id | $label | FAILED | | | | exit $rc |")
+			rows+=("| $id | $label | FAILED | | | | | exit $rc |")
 			cmds+=("$id: $*")
 			return
 		fi
 		# GNU time writes "Command exited with non-zero status N" first: take the last line.
-		rss=$(tail -n 1 "$tmp/time")
+		read -r rss cu cs < <(tail -n 1 "$tmp/time")
 		[ "$i" = 0 ] && continue # warm-up
 		walls+=($(( $(us "$t1") - $(us "$t0") )))
 		rsss+=("$rss")
+		cpus+=("$(awk -v u="$cu" -v s="$cs" 'BEGIN { printf "%d", (u + s) * 1000000 }')")
 		printf '.' >&2
 	done
-	local wmed wmin wmax rmed verdict
+	local wmed wmin wmax rmed cmed verdict
 	wmed=$(printf '%s\n' "${walls[@]}" | median)
 	wmin=$(printf '%s\n' "${walls[@]}" | sort -n | head -1)
 	wmax=$(printf '%s\n' "${walls[@]}" | sort -n | tail -1)
 	rmed=$(printf '%s\n' "${rsss[@]}" | median)
+	cmed=$(printf '%s\n' "${cpus[@]}" | median)
 	if [ "$target" = "-" ]; then
 		verdict="(no target)"
 	elif [ $((wmed / 1000)) -le "$target" ]; then
@@ -135,7 +139,7 @@ bench() {
 		verdict="MISSED (> $target ms)"
 	fi
 	printf ' %s ms, %s MiB\n' "$(ms "$wmed")" "$(mib "$rmed")" >&2
-	rows+=("| $id | $label | $(ms "$wmed") | $(ms "$wmin") – $(ms "$wmax") | $(mib "$rmed") | $verdict | exit $rc |")
+	rows+=("| $id | $label | $(ms "$wmed") | $(ms "$wmin") – $(ms "$wmax") | $(ms "$cmed") | $(mib "$rmed") | $verdict | exit $rc |")
 	cmds+=("$id: ${*#"$root"/}")
 }
 
@@ -144,7 +148,8 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 info() { sed -n "s/^$2=//p" "$out/$1/bench-info.env"; }
 
-echo "netward evaluator benchmark: $runs runs (+1 warm-up) per command" >&2
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "netward evaluator benchmark: $runs runs (+1 warm-up) per command; load average $load_start" >&2
 if [ $quick = 1 ]; then
 	gen_cluster quick --pods 200 --namespaces 5 --nodes 3 --policies 100
 	src=$(info quick CAN_SRC) dst=$(info quick CAN_DST) ns=$(info quick BIG_NS)
@@ -187,10 +192,12 @@ fi
 		"$(uname -sr); netward $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?')," \
 		"buildtype $(meson introspect "$build" --buildoptions 2>/dev/null |
 			grep -o '"name": "buildtype", "value": "[a-z]*"' | sed 's/.*"value": "//; s/"$//')."
-	echo "Wall time: median of $runs runs after one warm-up (page cache warm), stdout to /dev/null; peak RSS: GNU time %M, median."
+	echo "Load average before/after: $load_start / $(cut -d' ' -f1-3 /proc/loadavg)."
+	echo "Wall time: median of $runs runs after one warm-up (page cache warm), stdout to /dev/null;" \
+		"CPU time (10 ms resolution) and peak RSS: GNU time %U+%S and %M, medians."
 	echo
-	echo "| id | command | wall median (ms) | min – max (ms) | peak RSS (MiB) | vs target | exit |"
-	echo "| --- | --- | ---: | --- | ---: | --- | --- |"
+	echo "| id | command | wall median (ms) | min – max (ms) | CPU user+sys (ms) | peak RSS (MiB) | vs target | exit |"
+	echo "| --- | --- | ---: | --- | ---: | ---: | --- | --- |"
 	printf '%s\n' "${rows[@]}"
 	echo
 	echo "Commands (relative to the repository root):"

@@ -70,14 +70,30 @@ static bool rng_pct(struct rng *r, uint32_t pct)
 
 #define PICK(r, arr) ((arr)[rng_below((r), (uint32_t)NW_ARRAY_SIZE(arr))])
 
-/* Kubernetes-style random suffixes (no vowels, no 0/1/3). */
+/* Kubernetes-style name suffixes (no vowels, no 0/1/3). */
+static const char sfx_alpha[] = "bcdfghjklmnpqrstvwxz2456789";
+#define SFX_SPACE 14348907u /* 27^5: five-character pod suffixes */
+
 static void rand_suffix(struct rng *r, char *out, size_t n)
 {
-	static const char alpha[] = "bcdfghjklmnpqrstvwxz2456789";
-
 	for (size_t i = 0; i < n; i++)
-		out[i] = alpha[rng_below(r, sizeof(alpha) - 1)];
+		out[i] = sfx_alpha[rng_below(r, sizeof(sfx_alpha) - 1)];
 	out[n] = '\0';
+}
+
+/*
+ * The k-th pod suffix of a ReplicaSet or DaemonSet: random-looking but
+ * never repeated within one owner (k -> k * 1000003 + base is a bijection
+ * modulo 27^5, since 1000003 is not a multiple of 3), so pod names cannot
+ * collide however many replicas or nodes there are.
+ */
+static void pod_suffix(uint32_t base, uint32_t k, char out[6])
+{
+	uint32_t v = (uint32_t)(((uint64_t)k * 1000003u + base) % SFX_SPACE);
+
+	for (int i = 0; i < 5; i++, v /= 27)
+		out[i] = sfx_alpha[v % 27];
+	out[5] = '\0';
 }
 
 static void rand_uid(struct rng *r, char out[37])
@@ -203,7 +219,6 @@ struct app {
 	uint16_t http_port;
 	bool grpc, sctp, sip, statsd, exposed, track_canary;
 	uint16_t shard; /* db: 0 none */
-	uint32_t svc;	/* service index + 1, 0 none */
 };
 
 struct opts {
@@ -451,10 +466,12 @@ static void owner_ref(FILE *f, const char *kind, const char *name, const char *u
 static void write_system_pods(struct gen *g, struct podw *w, struct rng *r)
 {
 	char ip4[64], ip6[64], sfx[8], uid[37], ds_uid[37], rs_uid[37], rs_hash[11], rs[32];
+	uint32_t base;
 
 	rand_uid(r, ds_uid);
 	rand_uid(r, rs_uid);
 	rand_suffix(r, rs_hash, 10);
+	base = rng_below(r, SFX_SPACE);
 	for (uint32_t i = 0; i < g->n_coredns; i++) {
 		FILE *f;
 		uint32_t node;
@@ -462,7 +479,7 @@ static void write_system_pods(struct gen *g, struct podw *w, struct rng *r)
 		pod_begin(w);
 		f = w->f;
 		node = place_pod(g, r, ip4, ip6, sizeof(ip4));
-		rand_suffix(r, sfx, 5);
+		pod_suffix(base, i, sfx);
 		rand_uid(r, uid);
 		fputs("---\napiVersion: v1\nkind: Pod\nmetadata:\n", f);
 		line(f, 2, "name: coredns-%s-%s", rs_hash, sfx);
@@ -492,7 +509,7 @@ static void write_system_pods(struct gen *g, struct podw *w, struct rng *r)
 		f = w->f;
 		node_ip4(i, ip4, sizeof(ip4));
 		node_ip6(i, ip6, sizeof(ip6));
-		rand_suffix(r, sfx, 5);
+		pod_suffix(base ^ 0x5a5a5, i, sfx);
 		rand_uid(r, uid);
 		fputs("---\napiVersion: v1\nkind: Pod\nmetadata:\n", f);
 		line(f, 2, "name: kube-proxy-%s", sfx);
@@ -525,7 +542,7 @@ static void write_app_pod(struct gen *g, struct podw *w, struct rng *r, const st
 	pod_begin(w);
 	f = w->f;
 	node = place_pod(g, r, ip4, ip6, sizeof(ip4));
-	rand_suffix(r, sfx, 5);
+	pod_suffix((uint32_t)(nw_hash_str(a->hash) % SFX_SPACE), k, sfx);
 	rand_uid(r, uid);
 	snprintf(rs, sizeof(rs), "%s-%s", a->name, a->hash);
 	fputs("---\napiVersion: v1\nkind: Pod\nmetadata:\n", f);
@@ -624,11 +641,10 @@ static void write_pods(struct gen *g)
 
 /* ---- services ---- */
 
-static void svc_ip(const struct gen *g, uint32_t i, char *v4, char *v6, size_t n)
+static void svc_ip(uint32_t i, char *v4, char *v6, size_t n)
 {
 	uint32_t a = (10u << 24) | (96u << 16) | (i + 10);
 
-	(void)g;
 	snprintf(v4, n, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
 	snprintf(v6, n, "fd02::%x", i + 10);
 }
@@ -637,7 +653,7 @@ static void svc_ips(const struct gen *g, FILE *f, uint32_t i)
 {
 	char v4[64], v6[64];
 
-	svc_ip(g, i, v4, v6, sizeof(v4));
+	svc_ip(i, v4, v6, sizeof(v4));
 	kv(f, 2, "clusterIP", v4);
 	if (g->o.ipv6) {
 		line(f, 2, "clusterIPs:");
@@ -665,7 +681,6 @@ static void write_services(struct gen *g)
 
 		if (a->tier != T_WEB && a->tier != T_API)
 			continue;
-		a->svc = n + 1;
 		fputs("---\napiVersion: v1\nkind: Service\nmetadata:\n", f);
 		kv(f, 2, "name", a->name);
 		kv(f, 2, "namespace", g->nss[a->ns].name);

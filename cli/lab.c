@@ -237,6 +237,18 @@ static int bring_up(struct lab_opts *o, struct nw_cluster *c, struct nw_lab *lab
 		return ret;
 	default_ports(o, c);
 	state = nw_lab_state_path(o->name);
+	{
+		char fabric[64];
+		snprintf(fabric, sizeof(fabric), "/run/netns/nwl-%s-fabric", o->name);
+		if (access(fabric, F_OK) == 0 && access(state, F_OK) != 0) {
+			fprintf(stderr, "netward lab: a lab named %s is running (or was left behind by a killed run); "
+					"remove it with 'netward lab down --name %s', or use --name\n",
+				o->name, o->name);
+			free(state);
+			nw_cluster_free(c);
+			return EXIT_ENV;
+		}
+	}
 	if (access(state, F_OK) == 0) {
 		fprintf(stderr, "netward lab: a lab named %s is up already; remove it with 'netward lab down --name %s'\n",
 			o->name, o->name);

@@ -70,8 +70,12 @@ int nw_parse_buffer(struct nw_docset *ds, const char *file, const char *data, si
 	return nw_yaml_parse(ds, file, data, len, d);
 }
 
-static int load_file(struct nw_docset *ds, const char *path, struct nw_diags *d)
+/* Called with each file's documents; the docset is the caller's to free. */
+typedef void (*file_fn)(struct nw_docset *ds, void *arg);
+
+static int load_file(struct nw_docset *ds, const char *path, struct nw_diags *d, file_fn fn, void *arg)
 {
+	struct nw_docset one = { 0 };
 	size_t len;
 	char *data = nw_read_file(path, &len);
 	int r;
@@ -81,8 +85,12 @@ static int load_file(struct nw_docset *ds, const char *path, struct nw_diags *d)
 		nw_error(d, &loc, "cannot read: %s", strerror(errno));
 		return -1;
 	}
-	r = nw_parse_buffer(ds, strcmp(path, "-") == 0 ? "<stdin>" : path, data, len, d);
+	r = nw_parse_buffer(fn != NULL ? &one : ds, strcmp(path, "-") == 0 ? "<stdin>" : path, data, len, d);
 	free(data);
+	if (fn != NULL) {
+		fn(&one, arg);
+		nw_docset_free(&one);
+	}
 	return r;
 }
 
@@ -98,8 +106,8 @@ struct dir_id {
 };
 NW_VEC_DECL(dir_ids, struct dir_id);
 
-static int load_dir(struct nw_docset *ds, const char *path, struct nw_diags *d, struct dir_ids *seen,
-		    int depth)
+static int load_dir(struct nw_docset *ds, const char *path, struct nw_diags *d, struct dir_ids *seen, int depth,
+		    file_fn fn, void *arg)
 {
 	struct dirent **ents;
 	struct stat st;
@@ -130,10 +138,10 @@ static int load_dir(struct nw_docset *ds, const char *path, struct nw_diags *d, 
 		}
 		child = nw_xasprintf("%s/%s", path, name);
 		if (stat(child, &st) == 0 && S_ISDIR(st.st_mode)) {
-			if (load_dir(ds, child, d, seen, depth + 1) < 0)
+			if (load_dir(ds, child, d, seen, depth + 1, fn, arg) < 0)
 				ret = -1;
 		} else if (manifest_name(name)) {
-			if (load_file(ds, child, d) < 0)
+			if (load_file(ds, child, d, fn, arg) < 0)
 				ret = -1;
 		}
 		free(child);
@@ -143,7 +151,7 @@ static int load_dir(struct nw_docset *ds, const char *path, struct nw_diags *d, 
 	return ret;
 }
 
-int nw_load_paths(struct nw_docset *ds, const char *const *paths, size_t n, struct nw_diags *d)
+static int walk(struct nw_docset *ds, const char *const *paths, size_t n, struct nw_diags *d, file_fn fn, void *arg)
 {
 	struct dir_ids seen = { 0 };
 	int ret = 0;
@@ -152,9 +160,9 @@ int nw_load_paths(struct nw_docset *ds, const char *const *paths, size_t n, stru
 		struct stat st;
 
 		if (strcmp(paths[i], "-") != 0 && stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-			if (load_dir(ds, paths[i], d, &seen, 0) < 0)
+			if (load_dir(ds, paths[i], d, &seen, 0, fn, arg) < 0)
 				ret = -1;
-		} else if (load_file(ds, paths[i], d) < 0) {
+		} else if (load_file(ds, paths[i], d, fn, arg) < 0) {
 			ret = -1;
 		}
 	}
@@ -162,22 +170,30 @@ int nw_load_paths(struct nw_docset *ds, const char *const *paths, size_t n, stru
 	return ret;
 }
 
+int nw_load_paths(struct nw_docset *ds, const char *const *paths, size_t n, struct nw_diags *d)
+{
+	return walk(ds, paths, n, d, NULL, NULL);
+}
+
+static void decode_file(struct nw_docset *ds, void *arg)
+{
+	nw_decode_docset(arg, ds);
+}
+
 size_t nw_load_cluster(struct nw_cluster *c, const char *const *paths, size_t n, struct nw_diags *d,
 		       bool (*unknown_kind)(struct nw_dctx *, const struct nw_node *, const char *,
 					    const char *, void *),
 		       void *arg)
 {
-	struct nw_docset ds = { 0 };
 	struct nw_dctx ctx;
 	size_t before = d->errors;
 
-	nw_load_paths(&ds, paths, n, d);
+	/* File by file: the trees of a big cluster never sit in memory together. */
 	nw_dctx_init(&ctx, c, d);
 	ctx.unknown_kind = unknown_kind;
 	ctx.unknown_arg = arg;
-	nw_decode_docset(&ctx, &ds);
+	walk(NULL, paths, n, d, decode_file, &ctx);
 	nw_dctx_fini(&ctx);
-	nw_docset_free(&ds);
 	nw_cluster_finalize(c);
 	return d->errors - before;
 }

@@ -150,6 +150,36 @@ void nw_selector_format(const struct nw_selector *s, struct nw_buf *out)
 	nw_buf_putc(out, '}');
 }
 
+void nw_selector_canonical(const struct nw_selector *s, struct nw_buf *out)
+{
+	static const char *const ops[] = { "in", "notin", "exists", "!exists" };
+	char **reqs = nw_xcalloc(s->n + 1, sizeof(char *));
+
+	for (uint32_t i = 0; i < s->n; i++) {
+		const struct nw_sel_req *r = &s->reqs[i];
+		const char **vals = nw_xcalloc(r->n_values + 1, sizeof(char *));
+		struct nw_buf b = { 0 };
+
+		memcpy(vals, r->values, r->n_values * sizeof(char *));
+		nw_sort(vals, r->n_values, sizeof(char *), nw_strcmp_ptr);
+		nw_buf_printf(&b, "%s %s", r->key, ops[r->op]);
+		for (uint32_t j = 0; j < r->n_values; j++)
+			if (j == 0 || strcmp(vals[j], vals[j - 1]) != 0)
+				nw_buf_printf(&b, "%s%s", j ? "," : " ", vals[j]);
+		reqs[i] = nw_buf_steal(&b);
+		free(vals);
+	}
+	nw_sort(reqs, s->n, sizeof(char *), nw_strcmp_ptr);
+	nw_buf_putc(out, '{');
+	for (uint32_t i = 0; i < s->n; i++) {
+		if (i == 0 || strcmp(reqs[i], reqs[i - 1]) != 0)
+			nw_buf_printf(out, "%s%s", i ? "; " : "", reqs[i]);
+		free(reqs[i]);
+	}
+	nw_buf_putc(out, '}');
+	free(reqs);
+}
+
 void nw_selector_free(struct nw_selector *s)
 {
 	if (s == NULL)

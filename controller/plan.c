@@ -21,11 +21,13 @@ int nw_set_type_family(int type)
 	case NW_ST_ADDR4:
 	case NW_ST_ADDR4_PROTO_PORT:
 	case NW_ST_MAP_ADDR4:
+	case NW_ST_ADDR4_EXACT:
 		return 4;
 	case NW_ST_IFNAME_ADDR6:
 	case NW_ST_ADDR6:
 	case NW_ST_ADDR6_PROTO_PORT:
 	case NW_ST_MAP_ADDR6:
+	case NW_ST_ADDR6_EXACT:
 		return 6;
 	}
 	return 0;
@@ -39,7 +41,7 @@ bool nw_set_type_is_map(int type)
 bool nw_set_type_is_interval(int type)
 {
 	return type == NW_ST_ADDR4 || type == NW_ST_ADDR6 || type == NW_ST_ADDR4_PROTO_PORT ||
-	       type == NW_ST_ADDR6_PROTO_PORT;
+	       type == NW_ST_ADDR6_PROTO_PORT || type == NW_ST_PROTO_PORT;
 }
 
 struct nw_cidr *nw_default_pod_cidrs(const struct nw_cluster *c, size_t *n)
@@ -75,17 +77,26 @@ void nw_pod_ifname(const struct nw_pod *pod, char out[NW_IFNAMSIZ])
 	snprintf(out, NW_IFNAMSIZ, "nw%012llx", (unsigned long long)(h & 0xffffffffffffULL));
 }
 
+struct set_idx {
+	const char *name;
+	size_t idx;
+};
+
 struct builder {
 	struct nw_plan *plan;
 	const struct nw_cluster *c;
 	const struct nw_plan_opts *o;
 	bool fam[7]; /* fam[4], fam[6]: address families in use */
-	/* Pods of each namespace, for selector peers. */
+	/* Pods and policies of each namespace. */
 	NW_VEC(const struct nw_pod *) *ns_pods;
+	NW_VEC(const struct nw_policy *) *ns_policies;
 	/* Policies that select local pods, per direction. */
 	uint8_t *used; /* by policy idx: bit 1 ingress, bit 2 egress */
 	/* Local pods selected by each policy (for ingress named ports). */
 	NW_VEC(const struct nw_plan_pod *) *selected_local;
+	/* Address groups, by canonical peers and family. */
+	struct nw_hmap groups;
+	struct nw_hmap set_index;
 };
 
 static const char *s(struct builder *b, const char *str)
@@ -115,14 +126,25 @@ static const char *name_of(struct builder *b, const char *fmt, ...)
 	return r;
 }
 
+static bool set_idx_eq(const void *entry, const void *key)
+{
+	const struct set_idx *e = entry;
+
+	return e->name == key;
+}
+
 static struct nw_pset *add_set(struct builder *b, const char *name, int type, const char *comment)
 {
 	struct nw_pset set = { 0 };
+	struct set_idx *e = nw_arena_zalloc(&b->plan->strs.arena, sizeof(*e));
 
 	set.name = name;
 	set.type = (uint8_t)type;
 	set.comment = comment ? s(b, comment) : NULL;
 	nw_vec_push(&b->plan->sets, set);
+	e->name = name;
+	e->idx = b->plan->sets.n - 1;
+	nw_hmap_put(&b->set_index, nw_hash_ptr(name, NW_HASH_INIT), set_idx_eq, name, e);
 	return &b->plan->sets.v[b->plan->sets.n - 1];
 }
 
@@ -137,12 +159,12 @@ static struct nw_pchain *add_chain(struct builder *b, const char *name, int hook
 	return &b->plan->chains.v[b->plan->chains.n - 1];
 }
 
+/* Names are interned in the plan: the index is keyed by pointer. */
 static struct nw_pset *find_set(struct builder *b, const char *name)
 {
-	for (size_t i = 0; i < b->plan->sets.n; i++)
-		if (b->plan->sets.v[i].name == name)
-			return &b->plan->sets.v[i];
-	return NULL;
+	struct set_idx *e = nw_hmap_get(&b->set_index, nw_hash_ptr(name, NW_HASH_INIT), set_idx_eq, name);
+
+	return e ? &b->plan->sets.v[e->idx] : NULL;
 }
 
 static struct nw_pchain *find_chain(struct builder *b, const char *name)
@@ -338,135 +360,125 @@ static void add_static(struct builder *b)
 	r->vmap_key = NW_K_IIF;
 }
 
-/* Peers of a rule as address ranges of one family. */
-static void peer_ranges(struct builder *b, const struct nw_policy *p, const struct nw_rule *r, int family,
-			struct nw_rangeset *out)
+static const uint8_t protos[] = { NW_PROTO_TCP, NW_PROTO_UDP, NW_PROTO_SCTP };
+
+/*
+ * A rule's selector peers as a canonical key. Rules with equal keys (in any
+ * policy) share one address group: the set of pod addresses they match.
+ */
+static bool peer_key(const struct nw_policy *p, const struct nw_rule *r, struct nw_buf *out)
 {
-	nw_rangeset_init(out, family);
-	if (r->n_peers == 0) {
-		nw_rangeset_add(out, 0, nw_family_max(family));
-		return;
-	}
+	NW_VEC(char *) parts = { 0 };
+
 	for (uint32_t k = 0; k < r->n_peers; k++) {
 		const struct nw_peer *peer = &r->peers[k];
+		struct nw_buf b = { 0 };
 
-		if (peer->ipblock != NULL) {
-			if (peer->ipblock->ranges.family == family)
-				nw_rangeset_union(out, &peer->ipblock->ranges);
+		if (peer->ipblock != NULL)
 			continue;
+		if (peer->ns_sel != NULL) {
+			nw_buf_puts(&b, "namespaces ");
+			nw_selector_canonical(peer->ns_sel, &b);
+		} else {
+			nw_buf_printf(&b, "namespace %s", p->ns->name);
 		}
-		for (size_t n = 0; n < b->c->namespaces.n; n++) {
-			const struct nw_namespace *ns = b->c->namespaces.v[n];
+		nw_buf_puts(&b, " pods ");
+		if (peer->pod_sel != NULL)
+			nw_selector_canonical(peer->pod_sel, &b);
+		else
+			nw_buf_puts(&b, "{}");
+		nw_vec_push(&parts, nw_buf_steal(&b));
+	}
+	nw_sort(parts.v, parts.n, sizeof(char *), nw_strcmp_ptr);
+	for (size_t i = 0; i < parts.n; i++) {
+		/* Equal peers twice in one rule select the same pods once. */
+		if (i > 0 && strcmp(parts.v[i], parts.v[i - 1]) == 0)
+			continue;
+		nw_buf_printf(out, "%s%s", out->len ? " or " : "", parts.v[i]);
+	}
+	for (size_t i = 0; i < parts.n; i++)
+		free(parts.v[i]);
+	nw_vec_free(&parts);
+	return out->len > 0;
+}
 
-			if (peer->ns_sel ? !nw_selector_matches(peer->ns_sel, ns->labels) : ns != p->ns)
+struct group {
+	const char *key; /* interned: canonical peers + family */
+	const char *set;
+	NW_VEC(const struct nw_pod *) pods; /* members, for egress named ports */
+};
+
+static bool group_eq(const void *entry, const void *key)
+{
+	return ((const struct group *)entry)->key == key;
+}
+
+/* The shared address group of a rule's selector peers, created on first use. */
+static struct group *group_of(struct builder *b, const struct nw_policy *p, const struct nw_rule *r, int family,
+			      const char *peers_text)
+{
+	struct nw_buf k = { 0 };
+	const char *key;
+	struct group *g;
+	struct nw_pset *set;
+	uint64_t h;
+
+	nw_buf_printf(&k, "%s|%d", peers_text, family);
+	key = s(b, k.s);
+	h = nw_hash_ptr(key, NW_HASH_INIT);
+	g = nw_hmap_get(&b->groups, h, group_eq, key);
+	if (g != NULL) {
+		nw_buf_free(&k);
+		return g;
+	}
+	g = nw_arena_zalloc(&b->plan->strs.arena, sizeof(*g));
+	g->key = key;
+	g->set = name_of(b, "peers/%012llx/%d", (unsigned long long)(nw_hash_str(peers_text) & 0xffffffffffffULL), family);
+	nw_hmap_put(&b->groups, h, group_eq, key, g);
+	set = add_set(b, g->set, family == 4 ? NW_ST_ADDR4_EXACT : NW_ST_ADDR6_EXACT, peers_text);
+	/*
+	 * Members: every pod with an address of the family that one of the
+	 * selector peers matches. Namespaces are checked once, not per pod.
+	 */
+	for (size_t n = 0; n < b->c->namespaces.n; n++) {
+		const struct nw_namespace *ns = b->c->namespaces.v[n];
+		const struct nw_peer *live[64];
+		size_t n_live = 0;
+
+		for (uint32_t pk = 0; pk < r->n_peers && n_live < NW_ARRAY_SIZE(live); pk++) {
+			const struct nw_peer *peer = &r->peers[pk];
+			if (peer->ipblock == NULL &&
+			    (peer->ns_sel ? nw_selector_matches(peer->ns_sel, ns->labels) : ns == p->ns))
+				live[n_live++] = peer;
+		}
+		for (size_t i = 0; n_live > 0 && i < b->ns_pods[n].n; i++) {
+			const struct nw_pod *pod = b->ns_pods[n].v[i];
+			const struct nw_addr *a = nw_pod_addr(pod, family);
+			bool match = false;
+
+			if (a == NULL || pod->host_network)
 				continue;
-			for (size_t i = 0; i < b->ns_pods[n].n; i++) {
-				const struct nw_pod *pod = b->ns_pods[n].v[i];
-				const struct nw_addr *a;
-
-				if (pod->host_network || (peer->pod_sel && !nw_selector_matches(peer->pod_sel, pod->labels)))
-					continue;
-				a = nw_pod_addr(pod, family);
-				if (a != NULL)
-					nw_rangeset_add(out, a->v, a->v);
+			for (size_t pk = 0; pk < n_live && !match; pk++)
+				match = live[pk]->pod_sel == NULL || nw_selector_matches(live[pk]->pod_sel, pod->labels);
+			if (match) {
+				struct nw_pelem el = { 0 };
+				el.lo = el.hi = a->v;
+				elem_add(set, el);
+				nw_vec_push(&g->pods, pod);
 			}
 		}
 	}
+	nw_buf_free(&k);
+	return g;
 }
 
-/*
- * Rectangles (address ranges x port range) of one protocol, turned into
- * non-overlapping elements: the kernel rejects overlapping intervals, and a
- * canonical form makes plans comparable.
- */
-struct rect {
-	struct nw_rangeset addrs;
-	uint16_t lo, hi;
-};
-NW_VEC_DECL(rect_vec, struct rect);
-
-static int u32_cmp(const void *a, const void *b)
+static void match_peers(struct nw_prule *rule, int peer_kind, const char *set, int key_exact, int key_range, int family)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
+	if (peer_kind == 1)
+		match(rule, NW_M_LOOKUP, key_exact, set, family);
+	else if (peer_kind == 2)
+		match(rule, NW_M_LOOKUP, key_range, set, family);
 }
-
-static void emit_run(struct nw_pset *set, uint8_t proto, const struct nw_rangeset *addrs, uint32_t lo, uint32_t hi)
-{
-	for (size_t k = 0; k < addrs->r.n; k++) {
-		struct nw_pelem e = { 0 };
-
-		e.lo = addrs->r.v[k].lo;
-		e.hi = addrs->r.v[k].hi;
-		e.proto_lo = e.proto_hi = proto;
-		e.port_lo = (uint16_t)lo;
-		e.port_hi = (uint16_t)hi;
-		elem_add(set, e);
-	}
-}
-
-/*
- * Sweeps the port axis: between consecutive rectangle boundaries the covered
- * addresses are constant; equal neighbours merge into one port range.
- */
-static void emit_rects(struct nw_pset *set, uint8_t proto, struct rect_vec *rects, int family)
-{
-	NW_VEC(uint32_t) bounds = { 0 };
-	struct nw_rangeset run;
-	uint32_t run_lo = 0, run_hi = 0;
-
-	nw_rangeset_init(&run, family);
-	for (size_t i = 0; i < rects->n; i++) {
-		nw_vec_push(&bounds, (uint32_t)rects->v[i].lo);
-		nw_vec_push(&bounds, (uint32_t)rects->v[i].hi + 1);
-	}
-	nw_sort(bounds.v, bounds.n, sizeof(uint32_t), u32_cmp);
-	for (size_t i = 0; i + 1 < bounds.n; i++) {
-		uint32_t lo = bounds.v[i], hi = bounds.v[i + 1] - 1;
-		struct nw_rangeset cover;
-
-		if (bounds.v[i + 1] == lo)
-			continue; /* duplicate boundary */
-		nw_rangeset_init(&cover, family);
-		for (size_t k = 0; k < rects->n; k++)
-			if (rects->v[k].lo <= lo && rects->v[k].hi >= lo)
-				nw_rangeset_union(&cover, &rects->v[k].addrs);
-		if (run.r.n > 0 && run_hi + 1 == lo && nw_rangeset_eq(&run, &cover)) {
-			run_hi = hi;
-			nw_rangeset_free(&cover);
-			continue;
-		}
-		emit_run(set, proto, &run, run_lo, run_hi);
-		nw_rangeset_free(&run);
-		run = cover;
-		run_lo = lo;
-		run_hi = hi;
-	}
-	emit_run(set, proto, &run, run_lo, run_hi);
-	nw_rangeset_free(&run);
-	nw_vec_free(&bounds);
-}
-
-static void rects_free(struct rect_vec *rects)
-{
-	for (size_t i = 0; i < rects->n; i++)
-		nw_rangeset_free(&rects->v[i].addrs);
-	nw_vec_free(rects);
-}
-
-static void rect_add(struct rect_vec *rects, const struct nw_rangeset *addrs, uint16_t lo, uint16_t hi)
-{
-	struct rect r;
-
-	nw_rangeset_init(&r.addrs, addrs->family);
-	nw_rangeset_union(&r.addrs, addrs);
-	r.lo = lo;
-	r.hi = hi;
-	nw_vec_push(rects, r);
-}
-
-static const uint8_t protos[] = { NW_PROTO_TCP, NW_PROTO_UDP, NW_PROTO_SCTP };
 
 /* Destination pods of an egress rule (for named ports): selector peers and pods inside ipBlocks. */
 static bool egress_dst_matches(const struct nw_policy *p, const struct nw_rule *r, const struct nw_pod *pod, int family)
@@ -476,144 +488,195 @@ static bool egress_dst_matches(const struct nw_policy *p, const struct nw_rule *
 	return nw_rule_peer_match(p, r, &e) != -2;
 }
 
+/* Exact (address . protocol . port) elements of named ports resolved on pods. */
+static void named_elems(struct nw_pset *set, const struct nw_rule *r, const struct nw_pod *pod, int family)
+{
+	const struct nw_addr *a = nw_pod_addr(pod, family);
+
+	for (uint32_t k = 0; a != NULL && k < r->n_ports; k++) {
+		const struct nw_np_port *pe = &r->ports[k];
+		uint16_t port;
+		struct nw_pelem e = { 0 };
+
+		if (pe->name == NULL)
+			continue;
+		port = nw_cports_lookup(pod->ports, pe->name, pe->proto);
+		if (port == 0)
+			continue;
+		e.lo = e.hi = a->v;
+		e.proto_lo = e.proto_hi = pe->proto;
+		e.port_lo = e.port_hi = port;
+		elem_add(set, e);
+	}
+}
+
+/*
+ * One policy rule: its peers and its ports are separate lookups, so a rule
+ * with P peer addresses and Q ports costs P + Q elements, not P x Q. Pod
+ * peers are a shared exact-match group; ipBlock peers a small interval set;
+ * numeric ports a (protocol . port range) set; named ports exact elements.
+ */
 static void build_rule(struct builder *b, const struct nw_policy *p, enum nw_dir dir, uint32_t ri,
 		       struct nw_pchain *ch)
 {
 	const struct nw_rule *r = dir == NW_INGRESS ? &p->in_rules[ri] : &p->eg_rules[ri];
 	const char *d = dir == NW_INGRESS ? "in" : "eg";
-	bool has_numeric = false, has_named = false;
-	struct nw_buf origin = { 0 };
+	bool has_numeric = false, has_named = false, has_blocks = false, emitted_any = false;
+	struct nw_buf origin = { 0 }, peers = { 0 };
+	const char *ports_set = NULL, *comment;
+	int verdict = dir == NW_INGRESS ? NW_V_ACCEPT : NW_V_GOTO;
+	const char *target = dir == NW_INGRESS ? NULL : s(b, "eg_ok");
+	int key_exact = dir == NW_INGRESS ? NW_K_SADDR : NW_K_DADDR;
+	int key_range = dir == NW_INGRESS ? NW_K_SADDR_PROTO : NW_K_DADDR_PROTO;
+	bool has_selectors;
 
 	nw_buf_printf(&origin, "%s/%s %s[%u]", p->ns->name, p->name, dir == NW_INGRESS ? "ingress" : "egress", ri);
+	comment = s(b, origin.s);
 	for (uint32_t k = 0; k < r->n_ports; k++) {
 		if (r->ports[k].name != NULL)
 			has_named = true;
 		else
 			has_numeric = true;
 	}
+	for (uint32_t k = 0; k < r->n_peers; k++)
+		if (r->peers[k].ipblock != NULL)
+			has_blocks = true;
+	has_selectors = peer_key(p, r, &peers);
+	if (has_numeric) {
+		struct nw_pset *set;
+
+		ports_set = name_of(b, "rule/%s/%s/%s%u/ports", p->ns->name, p->name, d, ri);
+		set = add_set(b, ports_set, NW_ST_PROTO_PORT, origin.s);
+		for (size_t pi = 0; pi < NW_ARRAY_SIZE(protos); pi++) {
+			struct nw_portset ps = { 0 };
+
+			for (uint32_t k = 0; k < r->n_ports; k++) {
+				const struct nw_np_port *pe = &r->ports[k];
+				if (pe->proto != protos[pi] || pe->name != NULL)
+					continue;
+				if (pe->has_port)
+					nw_portset_add(&ps, pe->port, pe->end_port);
+				else
+					nw_portset_add(&ps, 0, 65535);
+			}
+			for (size_t k = 0; k < ps.r.n; k++) {
+				struct nw_pelem e = { 0 };
+				e.proto_lo = e.proto_hi = protos[pi];
+				e.port_lo = ps.r.v[k].lo;
+				e.port_hi = ps.r.v[k].hi;
+				elem_add(set, e);
+			}
+			nw_portset_free(&ps);
+		}
+	}
 	for (int f = 4; f <= 6; f += 2) {
-		struct nw_rangeset peers;
-		struct nw_prule *rule;
-		const char *comment = s(b, origin.s);
-		int addr_key = dir == NW_INGRESS ? NW_K_SADDR_PROTO : NW_K_DADDR_PROTO;
-		int tuple_key = dir == NW_INGRESS ? NW_K_SADDR_PROTO_DPORT : NW_K_DADDR_PROTO_DPORT;
+		const char *sets[2] = { NULL, NULL };
+		int kinds[3], n_kinds = 0;
+		bool named_made = false;
+		struct group *grp = NULL;
 
 		if (!b->fam[f])
 			continue;
-		peer_ranges(b, p, r, f, &peers);
-		if (r->n_ports == 0) {
-			/* No ports: every protocol, so an address-only set. */
-			const char *name = name_of(b, "rule/%s/%s/%s%u/a%d", p->ns->name, p->name, d, ri, f);
-			struct nw_pset *set = add_set(b, name, f == 4 ? NW_ST_ADDR4 : NW_ST_ADDR6, origin.s);
-			for (size_t k = 0; k < peers.r.n; k++) {
-				struct nw_pelem e = { 0 };
-				e.lo = peers.r.v[k].lo;
-				e.hi = peers.r.v[k].hi;
-				e.proto_hi = 255;
-				elem_add(set, e);
+		if (r->n_peers == 0) {
+			kinds[n_kinds++] = 0;
+		} else {
+			if (has_selectors) {
+				grp = group_of(b, p, r, f, peers.s);
+				sets[0] = grp->set;
+				kinds[n_kinds++] = 1;
 			}
-			rule = add_rule(ch);
-			match(rule, NW_M_LOOKUP, addr_key, name, f);
-			rule->verdict = dir == NW_INGRESS ? NW_V_ACCEPT : NW_V_GOTO;
-			rule->target = dir == NW_INGRESS ? NULL : s(b, "eg_ok");
-			rule->comment = comment;
-		}
-		if (has_numeric || (dir == NW_EGRESS && has_named)) {
-			const char *name = name_of(b, "rule/%s/%s/%s%u/p%d", p->ns->name, p->name, d, ri, f);
-			struct nw_pset *set = add_set(b, name, f == 4 ? NW_ST_ADDR4_PROTO_PORT : NW_ST_ADDR6_PROTO_PORT,
-						      origin.s);
+			if (has_blocks) {
+				struct nw_pset *bset;
 
-			for (size_t pi = 0; pi < NW_ARRAY_SIZE(protos); pi++) {
-				struct rect_vec rects = { 0 };
+				struct nw_rangeset all;
 
-				for (uint32_t k = 0; k < r->n_ports; k++) {
-					const struct nw_np_port *pe = &r->ports[k];
-
-					if (pe->proto != protos[pi])
-						continue;
-					if (!pe->has_port) {
-						rect_add(&rects, &peers, 0, 65535);
-					} else if (pe->name == NULL) {
-						rect_add(&rects, &peers, pe->port, pe->end_port);
-					} else {
-						/* Egress named port: resolved on each destination pod. */
-						for (size_t n = 0; n < b->c->pods.n; n++) {
-							const struct nw_pod *pod = b->c->pods.v[n];
-							const struct nw_addr *a = nw_pod_addr(pod, f);
-							uint16_t port;
-							struct nw_rangeset one;
-
-							if (a == NULL || !egress_dst_matches(p, r, pod, f))
-								continue;
-							port = nw_cports_lookup(pod->ports, pe->name, pe->proto);
-							if (port == 0)
-								continue;
-							nw_rangeset_init(&one, f);
-							nw_rangeset_add(&one, a->v, a->v);
-							rect_add(&rects, &one, port, port);
-							nw_rangeset_free(&one);
-						}
-					}
+				sets[1] = name_of(b, "rule/%s/%s/%s%u/blocks%d", p->ns->name, p->name, d, ri, f);
+				bset = add_set(b, sets[1], f == 4 ? NW_ST_ADDR4 : NW_ST_ADDR6, origin.s);
+				/* Blocks of several peers may overlap: the kernel wants disjoint intervals. */
+				nw_rangeset_init(&all, f);
+				for (uint32_t k = 0; k < r->n_peers; k++) {
+					const struct nw_ipblock *ib = r->peers[k].ipblock;
+					if (ib != NULL && ib->ranges.family == f)
+						nw_rangeset_union(&all, &ib->ranges);
 				}
-				emit_rects(set, protos[pi], &rects, f);
-				rects_free(&rects);
-			}
-			rule = add_rule(ch);
-			match(rule, NW_M_LOOKUP, tuple_key, name, f);
-			rule->verdict = dir == NW_INGRESS ? NW_V_ACCEPT : NW_V_GOTO;
-			rule->target = dir == NW_INGRESS ? NULL : s(b, "eg_ok");
-			rule->comment = comment;
-		}
-		if (dir == NW_INGRESS && has_named) {
-			/* Ingress named port: resolved on each local pod the policy selects. */
-			const char *nname = name_of(b, "rule/%s/%s/%s%u/n%d", p->ns->name, p->name, d, ri, f);
-			const char *sname = name_of(b, "rule/%s/%s/%s%u/s%d", p->ns->name, p->name, d, ri, f);
-			struct nw_pset *nset = add_set(b, nname, f == 4 ? NW_ST_ADDR4_PROTO_PORT : NW_ST_ADDR6_PROTO_PORT,
-						       "local pods and their named ports");
-			struct nw_pset *sset;
-
-			for (size_t pi = 0; pi < NW_ARRAY_SIZE(protos); pi++) {
-				struct rect_vec rects = { 0 };
-
-				for (uint32_t k = 0; k < r->n_ports; k++) {
-					const struct nw_np_port *pe = &r->ports[k];
-
-					if (pe->proto != protos[pi] || pe->name == NULL)
-						continue;
-					for (size_t n = 0; n < b->selected_local[p->idx].n; n++) {
-						const struct nw_plan_pod *lp = b->selected_local[p->idx].v[n];
-						const struct nw_addr *a = nw_pod_addr(lp->pod, f);
-						uint16_t port = nw_cports_lookup(lp->pod->ports, pe->name, pe->proto);
-						struct nw_rangeset one;
-
-						if (a == NULL || port == 0)
-							continue;
-						nw_rangeset_init(&one, f);
-						nw_rangeset_add(&one, a->v, a->v);
-						rect_add(&rects, &one, port, port);
-						nw_rangeset_free(&one);
-					}
+				for (size_t x = 0; x < all.r.n; x++) {
+					struct nw_pelem e = { 0 };
+					e.lo = all.r.v[x].lo;
+					e.hi = all.r.v[x].hi;
+					e.proto_hi = 255;
+					elem_add(bset, e);
 				}
-				emit_rects(nset, protos[pi], &rects, f);
-				rects_free(&rects);
+				nw_rangeset_free(&all);
+				kinds[n_kinds++] = 2;
 			}
-			sset = add_set(b, sname, f == 4 ? NW_ST_ADDR4 : NW_ST_ADDR6, origin.s);
-			for (size_t k = 0; k < peers.r.n; k++) {
-				struct nw_pelem e = { 0 };
-				e.lo = peers.r.v[k].lo;
-				e.hi = peers.r.v[k].hi;
-				e.proto_hi = 255;
-				elem_add(sset, e);
+		}
+		for (int ki = 0; ki < n_kinds; ki++) {
+			const char *pset = kinds[ki] == 1 ? sets[0] : kinds[ki] == 2 ? sets[1] : NULL;
+			struct nw_prule *rule;
+
+			/* Without peers the rule is family-blind: emit it once. */
+			if (kinds[ki] == 0 && emitted_any && !(dir == NW_INGRESS && has_named))
+				continue;
+			if (r->n_ports == 0) {
+				rule = add_rule(ch);
+				match_peers(rule, kinds[ki], pset, key_exact, key_range, f);
+				rule->verdict = (uint8_t)verdict;
+				rule->target = target;
+				rule->comment = comment;
+			}
+			if (has_numeric) {
+				rule = add_rule(ch);
+				match_peers(rule, kinds[ki], pset, key_exact, key_range, f);
+				match(rule, NW_M_LOOKUP, NW_K_PROTO_DPORT, ports_set, 0);
+				rule->verdict = (uint8_t)verdict;
+				rule->target = target;
+				rule->comment = comment;
+			}
+			if (dir == NW_INGRESS && has_named) {
+				/* Ingress named ports resolve on each local pod the policy selects. */
+				const char *nname = name_of(b, "rule/%s/%s/%s%u/named%d", p->ns->name, p->name, d, ri, f);
+
+				if (!named_made) {
+					struct nw_pset *nset = add_set(b, nname, f == 4 ? NW_ST_ADDR4_PROTO_PORT : NW_ST_ADDR6_PROTO_PORT,
+								       "local pods and their named ports");
+					for (size_t n = 0; n < b->selected_local[p->idx].n; n++)
+						named_elems(nset, r, b->selected_local[p->idx].v[n]->pod, f);
+					named_made = true;
+				}
+				rule = add_rule(ch);
+				match(rule, NW_M_LOOKUP, NW_K_DADDR_PROTO_DPORT, nname, f);
+				match_peers(rule, kinds[ki], pset, key_exact, key_range, f);
+				rule->verdict = NW_V_ACCEPT;
+				rule->comment = comment;
+			}
+			emitted_any = true;
+		}
+		if (dir == NW_EGRESS && has_named) {
+			/* Egress named ports resolve on each destination pod the peers match. */
+			const char *ename = name_of(b, "rule/%s/%s/%s%u/named%d", p->ns->name, p->name, d, ri, f);
+			struct nw_pset *eset = add_set(b, ename, f == 4 ? NW_ST_ADDR4_PROTO_PORT : NW_ST_ADDR6_PROTO_PORT, origin.s);
+			struct nw_prule *rule;
+
+			/* Candidates: the peer group's pods; with ipBlocks or no peers, every pod. */
+			if (grp != NULL && !has_blocks) {
+				for (size_t n = 0; n < grp->pods.n; n++)
+					named_elems(eset, r, grp->pods.v[n], f);
+			} else {
+				for (size_t n = 0; n < b->c->pods.n; n++) {
+					const struct nw_pod *pod = b->c->pods.v[n];
+					if (egress_dst_matches(p, r, pod, f))
+						named_elems(eset, r, pod, f);
+				}
 			}
 			rule = add_rule(ch);
-			match(rule, NW_M_LOOKUP, NW_K_DADDR_PROTO_DPORT, nname, f);
-			match(rule, NW_M_LOOKUP, NW_K_SADDR_PROTO, sname, f);
-			rule->verdict = NW_V_ACCEPT;
+			match(rule, NW_M_LOOKUP, NW_K_DADDR_PROTO_DPORT, ename, f);
+			rule->verdict = NW_V_GOTO;
+			rule->target = s(b, "eg_ok");
 			rule->comment = comment;
 		}
-		nw_rangeset_free(&peers);
 	}
 	nw_buf_free(&origin);
+	nw_buf_free(&peers);
 }
 
 static const char *policy_chain_name(struct builder *b, const struct nw_policy *p, enum nw_dir dir)
@@ -649,8 +712,8 @@ static void build_pod_chain(struct builder *b, struct nw_plan_pod *lp, enum nw_d
 	struct nw_pchain *ch = add_chain(b, cname, NW_HOOK_NONE, NULL);
 	struct nw_prule *r;
 
-	for (size_t i = 0; i < b->c->policies.n; i++) {
-		const struct nw_policy *p = b->c->policies.v[i];
+	for (size_t i = 0; i < b->ns_policies[pod->ns->idx].n; i++) {
+		const struct nw_policy *p = b->ns_policies[pod->ns->idx].v[i];
 
 		if (!(dir == NW_INGRESS ? p->ingress : p->egress) || !nw_policy_selects(p, pod))
 			continue;
@@ -739,6 +802,9 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 	b.ns_pods = nw_xcalloc(c->namespaces.n + 1, sizeof(*b.ns_pods));
 	for (size_t i = 0; i < c->pods.n; i++)
 		nw_vec_push(&b.ns_pods[c->pods.v[i]->ns->idx], (const struct nw_pod *)c->pods.v[i]);
+	b.ns_policies = nw_xcalloc(c->namespaces.n + 1, sizeof(*b.ns_policies));
+	for (size_t i = 0; i < c->policies.n; i++)
+		nw_vec_push(&b.ns_policies[c->policies.v[i]->ns->idx], (const struct nw_policy *)c->policies.v[i]);
 	b.used = nw_xcalloc(c->policies.n + 1, 1);
 	b.selected_local = nw_xcalloc(c->policies.n + 1, sizeof(*b.selected_local));
 
@@ -761,8 +827,8 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 	for (size_t i = 0; i < plan->pods.n; i++) {
 		struct nw_plan_pod *lp = &plan->pods.v[i];
 
-		for (size_t k = 0; k < c->policies.n; k++) {
-			const struct nw_policy *p = c->policies.v[k];
+		for (size_t k = 0; k < b.ns_policies[lp->pod->ns->idx].n; k++) {
+			const struct nw_policy *p = b.ns_policies[lp->pod->ns->idx].v[k];
 			if (!nw_policy_selects(p, lp->pod))
 				continue;
 			if (p->ingress)
@@ -828,13 +894,24 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 				set->elems.v[out++] = set->elems.v[k];
 		set->elems.n = out;
 	}
-	for (size_t i = 0; i < c->namespaces.n; i++)
+	nw_plan_seal(plan);
+	for (size_t i = 0; i < c->namespaces.n; i++) {
 		nw_vec_free(&b.ns_pods[i]);
+		nw_vec_free(&b.ns_policies[i]);
+	}
+	free(b.ns_policies);
 	for (size_t i = 0; i < c->policies.n; i++)
 		nw_vec_free(&b.selected_local[i]);
 	free(b.ns_pods);
 	free(b.used);
 	free(b.selected_local);
+	for (size_t i = 0; i < b.groups.cap; i++) {
+		struct group *g = b.groups.slots[i];
+		if (g != NULL)
+			nw_vec_free(&g->pods);
+	}
+	nw_hmap_free(&b.groups);
+	nw_hmap_free(&b.set_index);
 	return 0;
 }
 

@@ -28,6 +28,12 @@ static const char *type_text(int type)
 		return "ipv6_addr : verdict";
 	case NW_ST_ICMP6_TYPE:
 		return "icmpv6_type";
+	case NW_ST_ADDR4_EXACT:
+		return "ipv4_addr";
+	case NW_ST_ADDR6_EXACT:
+		return "ipv6_addr";
+	case NW_ST_PROTO_PORT:
+		return "inet_proto . inet_service";
 	}
 	return "?";
 }
@@ -104,8 +110,17 @@ static void elem_text(const struct nw_pset *set, const struct nw_pelem *e, struc
 		break;
 	case NW_ST_MAP_ADDR4:
 	case NW_ST_MAP_ADDR6:
+	case NW_ST_ADDR4_EXACT:
+	case NW_ST_ADDR6_EXACT:
 		nw_addr_format(&a, ip);
 		nw_buf_puts(out, ip);
+		break;
+	case NW_ST_PROTO_PORT:
+		proto_text(out, e->proto_lo);
+		if (e->port_lo == e->port_hi)
+			nw_buf_printf(out, " . %u", e->port_lo);
+		else
+			nw_buf_printf(out, " . %u-%u", e->port_lo, e->port_hi);
 		break;
 	case NW_ST_ICMP6_TYPE:
 		switch ((int)e->lo) {
@@ -161,6 +176,9 @@ static void key_text(struct nw_buf *out, int key, int family)
 		break;
 	case NW_K_SADDR_PROTO:
 		nw_buf_printf(out, "%s saddr . meta l4proto", addr_kw(family));
+		break;
+	case NW_K_PROTO_DPORT:
+		nw_buf_puts(out, "meta l4proto . th dport");
 		break;
 	case NW_K_DADDR_PROTO:
 		nw_buf_printf(out, "%s daddr . meta l4proto", addr_kw(family));
@@ -245,13 +263,13 @@ static void rule_text(const struct nw_prule *r, uint16_t log_group, struct nw_bu
 	}
 }
 
-static void format_nft(const struct nw_plan *p, bool replace, bool digest, struct nw_buf *out)
+static void format_nft(const struct nw_plan *p, bool replace, struct nw_buf *out)
 {
 	/* "add table" + "delete table" makes the delete safe when the table is absent. */
 	if (replace)
 		nw_buf_puts(out, "add table inet " NW_TABLE "\ndelete table inet " NW_TABLE "\n");
 	nw_buf_puts(out, "table inet " NW_TABLE " {\n");
-	if (digest) {
+	{
 		nw_buf_puts(out, "\tcomment \"managed by netward: NetworkPolicy for this node; edits are replaced\"\n\n");
 		/* The digest of this text, as the counter the kernel table carries. */
 		nw_buf_printf(out, "\tcounter plan/%016llx {\n\t}\n\n", (unsigned long long)nw_plan_digest(p));
@@ -305,18 +323,81 @@ static void format_nft(const struct nw_plan *p, bool replace, bool digest, struc
 
 void nw_plan_format_nft(const struct nw_plan *p, bool replace, struct nw_buf *out)
 {
-	format_nft(p, replace, true, out);
+	format_nft(p, replace, out);
+}
+
+static uint64_t hstr(const char *s, uint64_t h)
+{
+	/* Distinguishes NULL from "" and separates neighbouring strings. */
+	if (s == NULL)
+		return nw_hash_bytes("\1", 1, h);
+	return nw_hash_bytes(s, strlen(s) + 1, h);
+}
+
+static uint64_t hval(const void *v, size_t n, uint64_t h)
+{
+	return nw_hash_bytes(v, n, h);
+}
+
+/* A hash of the plan's structure and content (what `nft list` would show). */
+void nw_plan_seal(struct nw_plan *p)
+{
+	uint64_t h = NW_HASH_INIT;
+
+	h = hval(&p->log_group, sizeof(p->log_group), h);
+	for (size_t i = 0; i < p->counters.n; i++)
+		h = hstr(p->counters.v[i], h);
+	for (size_t i = 0; i < p->sets.n; i++) {
+		const struct nw_pset *set = &p->sets.v[i];
+
+		h = hstr(set->name, h);
+		h = hval(&set->type, 1, h);
+		h = hstr(set->comment, h);
+		for (size_t k = 0; k < set->elems.n; k++) {
+			const struct nw_pelem *e = &set->elems.v[k];
+			h = hstr(e->ifname, h);
+			h = hval(&e->lo, sizeof(e->lo), h);
+			h = hval(&e->hi, sizeof(e->hi), h);
+			h = hval(&e->proto_lo, 1, h);
+			h = hval(&e->proto_hi, 1, h);
+			h = hval(&e->port_lo, 2, h);
+			h = hval(&e->port_hi, 2, h);
+			h = hval(&e->verdict, 1, h);
+			h = hstr(e->chain, h);
+		}
+	}
+	for (size_t i = 0; i < p->chains.n; i++) {
+		const struct nw_pchain *ch = &p->chains.v[i];
+
+		h = hstr(ch->name, h);
+		h = hval(&ch->hook, 1, h);
+		h = hstr(ch->comment, h);
+		for (size_t k = 0; k < ch->rules.n; k++) {
+			const struct nw_prule *r = &ch->rules.v[k];
+			for (uint8_t m = 0; m < r->n_m; m++) {
+				h = hval(&r->m[m].kind, 1, h);
+				h = hval(&r->m[m].key, 1, h);
+				h = hval(&r->m[m].arg, 4, h);
+				h = hval(&r->m[m].family, 1, h);
+				h = hstr(r->m[m].set, h);
+			}
+			h = hval(&r->n_m, 1, h);
+			h = hstr(r->counter, h);
+			h = hstr(r->log_prefix, h);
+			h = hval(&r->log_rate, 4, h);
+			h = hval(&r->verdict, 1, h);
+			h = hstr(r->target, h);
+			h = hval(&r->vmap_key, 1, h);
+			h = hval(&r->vmap_family, 1, h);
+			h = hstr(r->comment, h);
+		}
+	}
+	p->digest = h;
 }
 
 uint64_t nw_plan_digest(const struct nw_plan *p)
 {
-	struct nw_buf b = { 0 };
-	uint64_t h;
-
-	format_nft(p, false, false, &b);
-	h = nw_hash_bytes(b.s, b.len, NW_HASH_INIT);
-	nw_buf_free(&b);
-	return h;
+	return p->digest;
 }
 
 void nw_plan_format_json(const struct nw_plan *p, struct nw_buf *out)

@@ -37,7 +37,11 @@ static bool elem_match(const struct nw_pset *set, const struct nw_pelem *e, cons
 		return ifname != NULL && strcmp(e->ifname, ifname) == 0 && a->v == e->lo;
 	case NW_ST_MAP_ADDR4:
 	case NW_ST_MAP_ADDR6:
+	case NW_ST_ADDR4_EXACT:
+	case NW_ST_ADDR6_EXACT:
 		return a->v >= e->lo && a->v <= e->hi;
+	case NW_ST_PROTO_PORT:
+		return proto >= e->proto_lo && proto <= e->proto_hi && port >= e->port_lo && port <= e->port_hi;
 	case NW_ST_ADDR4:
 	case NW_ST_ADDR6:
 		return a->v >= e->lo && a->v <= e->hi && proto >= e->proto_lo && proto <= e->proto_hi;

@@ -236,6 +236,16 @@ static struct set_layout layout_of(int type)
 	case NW_ST_ICMP6_TYPE:
 		l = (struct set_layout){ TYPE_ICMP6_TYPE, 1, 0, { 0 }, BYTEORDER_BIG, false };
 		break;
+	case NW_ST_ADDR4_EXACT:
+		l = (struct set_layout){ TYPE_IPADDR, 4, 0, { 0 }, BYTEORDER_BIG, false };
+		break;
+	case NW_ST_ADDR6_EXACT:
+		l = (struct set_layout){ TYPE_IP6ADDR, 16, 0, { 0 }, BYTEORDER_BIG, false };
+		break;
+	case NW_ST_PROTO_PORT:
+		l = (struct set_layout){ CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8, NFT_SET_INTERVAL | NFT_SET_CONCAT,
+					 { 1, 2, 0 }, 0, true };
+		break;
 	}
 	return l;
 }
@@ -363,7 +373,15 @@ static uint32_t elem_keys(const struct nw_pset *ps, const struct nw_pelem *e, ui
 		return n + put_addr(key + n, fam, e->lo);
 	case NW_ST_MAP_ADDR4:
 	case NW_ST_MAP_ADDR6:
+	case NW_ST_ADDR4_EXACT:
+	case NW_ST_ADDR6_EXACT:
 		return put_addr(key, fam, e->lo);
+	case NW_ST_PROTO_PORT:
+		n = put_reg8(key, e->proto_lo);
+		n += put_reg16be(key + n, e->port_lo);
+		m = put_reg8(end, e->proto_hi);
+		m += put_reg16be(end + m, e->port_hi);
+		return n;
 	case NW_ST_ICMP6_TYPE:
 		key[0] = (uint8_t)e->lo;
 		return 1;
@@ -630,6 +648,10 @@ static void x_key(struct nftnl_rule *r, int key, int family)
 	case NW_K_IIF_SADDR:
 		x_meta(r, NFT_META_IIFNAME, NFT_REG_1);
 		x_addr(r, family, true, 4);
+		break;
+	case NW_K_PROTO_DPORT:
+		x_l4proto(r, 0);
+		x_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg(1));
 		break;
 	}
 }

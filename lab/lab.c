@@ -651,7 +651,7 @@ struct inflight {
 	int fd;
 	size_t probe;
 	int proto;
-	struct timespec next_send;
+	struct timespec started, next_send;
 };
 
 static int64_t ms_between(const struct timespec *a, const struct timespec *b)
@@ -690,7 +690,7 @@ static void start_probe(const struct nw_lab *lab, struct nw_probe *pr, size_t id
 	const struct nw_addr *sa = addr_of(s, fam), *da = addr_of(d, fam);
 	struct sockaddr_storage ss;
 	struct epoll_event ev;
-	struct inflight in = { -1, idx, pr->q.proto, { 0, 0 } };
+	struct inflight in = { -1, idx, pr->q.proto, { 0, 0 }, { 0, 0 } };
 	socklen_t sl;
 
 	if (fam == 0 || sa == NULL || da == NULL) {
@@ -720,6 +720,7 @@ static void start_probe(const struct nw_lab *lab, struct nw_probe *pr, size_t id
 		return;
 	}
 	in.fd = fd;
+	clock_gettime(CLOCK_MONOTONIC, &in.started);
 	if (pr->q.proto == NW_PROTO_UDP) {
 		if (send(fd, "netward-probe", 13, 0) < 0 && errno != ECONNREFUSED) {
 			pr->outcome = NW_PROBE_ERROR;
@@ -742,7 +743,7 @@ int nw_lab_probe_list(const struct nw_lab *lab, struct nw_probe *pr, size_t tota
 {
 	struct inflight_vec live = { 0 };
 	int ep = epoll_create1(EPOLL_CLOEXEC);
-	struct timespec t0, now;
+	struct timespec now;
 	size_t pending;
 
 	if (ep < 0) {
@@ -751,20 +752,29 @@ int nw_lab_probe_list(const struct nw_lab *lab, struct nw_probe *pr, size_t tota
 	}
 	for (size_t k = 0; k < total; k++)
 		pr[k].outcome = NW_PROBE_TIMEOUT;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (size_t k = 0; k < total; k++)
 		start_probe(lab, &pr[k], k, ep, &live);
 	pending = live.n;
-	while (pending > 0) {
+	/*
+	 * Each probe has its own deadline, from when it was sent: on a busy
+	 * machine starting hundreds of probes takes a while, and no probe may
+	 * be judged before its time is up. The last pass looks without waiting.
+	 */
+	for (bool last = false; pending > 0;) {
 		struct epoll_event evs[256];
-		int64_t left;
+		int64_t left = 0;
 		int got;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = (int64_t)timeout_ms - ms_between(&t0, &now);
-		if (left <= 0)
-			break;
-		got = epoll_wait(ep, evs, 256, (int)NW_MIN(left, 100));
+		for (size_t i = 0; i < live.n; i++)
+			if (live.v[i].fd >= 0)
+				left = NW_MAX(left, (int64_t)timeout_ms - ms_between(&live.v[i].started, &now));
+		if (left <= 0) {
+			if (last)
+				break;
+			last = true;
+		}
+		got = epoll_wait(ep, evs, 256, left <= 0 ? 0 : (int)NW_MIN(left, 100));
 		for (int i = 0; i < got; i++) {
 			struct inflight *in = &live.v[evs[i].data.u64];
 			struct nw_probe *p = &pr[in->probe];
@@ -796,7 +806,8 @@ int nw_lab_probe_list(const struct nw_lab *lab, struct nw_probe *pr, size_t tota
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		for (size_t i = 0; i < live.n; i++) {
 			struct inflight *in = &live.v[i];
-			if (in->fd >= 0 && in->proto == NW_PROTO_UDP && ms_between(&in->next_send, &now) >= 200) {
+			if (in->fd >= 0 && in->proto == NW_PROTO_UDP && ms_between(&in->next_send, &now) >= 200 &&
+			    ms_between(&in->started, &now) < (int64_t)timeout_ms) {
 				if (send(in->fd, "netward-probe", 13, 0) < 0 && errno == ECONNREFUSED) {
 					pr[in->probe].outcome = NW_PROBE_REFUSED;
 					epoll_ctl(ep, EPOLL_CTL_DEL, in->fd, NULL);

@@ -54,7 +54,7 @@ fi
 ninja -C build-fuzz >/dev/null
 record fuzz-build $?
 for f in build-fuzz/tests/fuzz/fuzz_*; do
-	[ -x "$f" ] || continue
+	[ -f "$f" ] && [ -x "$f" ] || continue
 	name=$(basename "$f")
 	corpus=$(mktemp -d)
 	cp tests/fuzz/corpus/"${name#fuzz_}"/* "$corpus"/ 2>/dev/null || true

@@ -64,6 +64,8 @@ struct nw_selector {
 bool nw_selector_matches(const struct nw_selector *s, const struct nw_labels *l);
 /* {app=web, tier In (a,b), !x} */
 void nw_selector_format(const struct nw_selector *s, struct nw_buf *out);
+/* A text equal for equivalent selectors (requirements and values sorted). */
+void nw_selector_canonical(const struct nw_selector *s, struct nw_buf *out);
 
 struct nw_namespace {
 	const char *name;

@@ -33,6 +33,9 @@ enum nw_set_type {
 	NW_ST_MAP_ADDR4,	  /* type ipv4_addr : verdict */
 	NW_ST_MAP_ADDR6,	  /* type ipv6_addr : verdict */
 	NW_ST_ICMP6_TYPE,	  /* type icmpv6_type (elements in lo) */
+	NW_ST_ADDR4_EXACT,	  /* type ipv4_addr: pod addresses of an address group */
+	NW_ST_ADDR6_EXACT,	  /* type ipv6_addr */
+	NW_ST_PROTO_PORT,	  /* type inet_proto . inet_service; flags interval: a rule's ports */
 };
 int nw_set_type_family(int type); /* 4, 6 or 0 */
 bool nw_set_type_is_map(int type);
@@ -75,6 +78,7 @@ enum nw_key {
 	NW_K_IIF_SADDR,
 	NW_K_SADDR_PROTO_DPORT,
 	NW_K_DADDR_PROTO_DPORT,
+	NW_K_PROTO_DPORT, /* meta l4proto . th dport */
 };
 
 enum nw_match_kind {
@@ -130,6 +134,7 @@ struct nw_plan {
 	/* Local pods, for the interpreter and conntrack cleanup. */
 	NW_VEC(struct nw_plan_pod) pods;
 	uint16_t log_group;
+	uint64_t digest; /* of everything above but pods; set by nw_plan_build */
 };
 
 /* A pod on this node and the host side of its interface. */
@@ -184,6 +189,8 @@ void nw_plan_format_nft(const struct nw_plan *p, bool replace, struct nw_buf *ou
 void nw_plan_format_json(const struct nw_plan *p, struct nw_buf *out);
 /* A digest of the plan's content (to skip re-applying an unchanged plan). */
 uint64_t nw_plan_digest(const struct nw_plan *p);
+/* Computes it (nw_plan_build does; call again after changing a plan by hand). */
+void nw_plan_seal(struct nw_plan *p);
 /* Counts for metrics and docs. */
 size_t nw_plan_rule_count(const struct nw_plan *p);
 size_t nw_plan_elem_count(const struct nw_plan *p);

@@ -309,6 +309,8 @@ static int run_case(const struct opts *o, const char *path, const char *workdir,
 		nw_buf_printf(report, "# no results checked\n");
 		failures++;
 	}
+	if (failures && errout.len)
+		nw_buf_printf(report, "# netward said: %s\n", errout.s);
 out:
 	for (size_t i = 0; i < argv.n; i++)
 		free(argv.v[i]);
