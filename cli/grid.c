@@ -22,6 +22,18 @@ size_t cli_term_width(void)
 	return 120;
 }
 
+/* Flushes what is built so far when it gets big (stream mode). */
+static int spill(struct nw_buf *out, bool stream)
+{
+	int r = EXIT_OK;
+
+	if (stream && out->len >= (1u << 20)) {
+		r = cli_write_stdout(out);
+		nw_buf_reset(out);
+	}
+	return r;
+}
+
 static int cell(const struct cli_grid *g, size_t q, size_t i, size_t j)
 {
 	return g->cell(g->ctx, q, i, j);
@@ -136,23 +148,28 @@ static void render_md(const struct cli_grid *g, struct nw_buf *out)
 	nw_buf_puts(out, "\n`.` allowed, `X` denied; rows: from, columns: to.\n");
 }
 
-static void render_csv(const struct cli_grid *g, struct nw_buf *out)
+static int render_csv(const struct cli_grid *g, struct nw_buf *out, bool stream)
 {
 	static const char *const v[] = { "false", "true", "" };
 
 	nw_buf_puts(out, "from,to,port,allowed\n");
-	for (size_t i = 0; i < g->n; i++)
+	for (size_t i = 0; i < g->n; i++) {
 		for (size_t j = 0; j < g->n; j++)
 			for (size_t q = 0; q < g->nq; q++) {
 				nw_buf_printf(out, "%s,%s,", g->names[i], g->names[j]);
 				cli_port_format(g->q[q].proto, g->q[q].port, out);
 				nw_buf_printf(out, ",%s\n", v[cell(g, q, i, j)]);
 			}
+		if (spill(out, stream) != EXIT_OK)
+			return EXIT_ENV;
+	}
+	return EXIT_OK;
 }
 
 /* Written by hand rather than through nw_json: a 1000-pod matrix is a million entries. */
-static void render_json(const struct cli_grid *g, struct nw_buf *out)
+static int render_json(const struct cli_grid *g, struct nw_buf *out, bool stream)
 {
+	int ret = EXIT_OK;
 	char **qnames = nw_xcalloc(g->nq + 1, sizeof(char *));
 	char **jnames = nw_xcalloc(g->n + 1, sizeof(char *));
 
@@ -176,7 +193,7 @@ static void render_json(const struct cli_grid *g, struct nw_buf *out)
 	for (size_t i = 0; i < g->n; i++)
 		nw_buf_printf(out, "%s%s", i ? "," : "", jnames[i]);
 	nw_buf_puts(out, "],\n\"results\":[");
-	for (size_t i = 0, k = 0; i < g->n; i++)
+	for (size_t i = 0, k = 0; i < g->n && ret == EXIT_OK; i++, ret = spill(out, stream))
 		for (size_t j = 0; j < g->n; j++)
 			for (size_t q = 0; q < g->nq; q++, k++) {
 				int c = cell(g, q, i, j);
@@ -205,18 +222,20 @@ static void render_json(const struct cli_grid *g, struct nw_buf *out)
 		free(jnames[i]);
 	free(qnames);
 	free(jnames);
+	return ret;
 }
 
-void cli_grid_render(const struct cli_grid *g, const char *format, struct nw_buf *out)
+int cli_grid_render(const struct cli_grid *g, const char *format, struct nw_buf *out, bool stream)
 {
 	if (strcmp(format, "json") == 0)
-		render_json(g, out);
-	else if (strcmp(format, "csv") == 0)
-		render_csv(g, out);
-	else if (strcmp(format, "md") == 0)
+		return render_json(g, out, stream);
+	if (strcmp(format, "csv") == 0)
+		return render_csv(g, out, stream);
+	if (strcmp(format, "md") == 0)
 		render_md(g, out);
 	else if (g->n == 0)
 		nw_buf_puts(out, "no pods in the input\n");
 	else
 		render_table(g, cli_term_width(), out);
+	return EXIT_OK;
 }

@@ -23,8 +23,13 @@ struct cli_grid {
 	const char *(*note)(const void *ctx, size_t q, size_t from, size_t to);
 };
 
-/* format: table, json, csv, md */
-void cli_grid_render(const struct cli_grid *g, const char *format, struct nw_buf *out);
+/*
+ * format: table, json, csv, md. Large outputs are written to stdout as they
+ * grow (a million-entry matrix never sits in memory): when stream is true,
+ * out is flushed to stdout and emptied every megabyte. Returns EXIT_OK or
+ * EXIT_ENV (a write error).
+ */
+int cli_grid_render(const struct cli_grid *g, const char *format, struct nw_buf *out, bool stream);
 size_t cli_term_width(void);
 
 #endif

@@ -381,9 +381,10 @@ static int probe_and_print(struct lab_opts *o, const struct nw_lab *lab, const s
 	{
 		struct probe_view v = { probes, lab->pods.n, o->ports.n };
 		struct cli_grid g = { lab->pods.n, names, o->ports.n, o->ports.v, probe_cell, &v, "lab", probe_note };
-		cli_grid_render(&g, o->cc.output ? o->cc.output : "table", &out);
+		ret = cli_grid_render(&g, o->cc.output ? o->cc.output : "table", &out, true);
 	}
-	ret = cli_write_stdout(&out);
+	if (ret == EXIT_OK)
+		ret = cli_write_stdout(&out);
 	if (ret == EXIT_OK && o->compare && c != NULL) {
 		bool json = o->cc.output != NULL && strcmp(o->cc.output, "json") == 0;
 		if (compare(lab, c, probes, n, json ? stderr : stdout) > 0)

@@ -120,7 +120,7 @@ static size_t show(const struct nw_lab *lab, const struct nw_cluster *c, struct 
 	{
 		struct view v = { probes, lab->pods.n };
 		struct cli_grid g = { lab->pods.n, names, NW_ARRAY_SIZE(ports), ports, cell, &v, "lab", NULL };
-		cli_grid_render(&g, "table", &out);
+		cli_grid_render(&g, "table", &out, false);
 	}
 	fputs(out.s, stdout);
 	nw_eval_init(&ev, c);

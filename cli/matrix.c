@@ -231,9 +231,10 @@ int cmd_matrix(int argc, char **argv)
 	{
 		struct cli_grid g = { pods.n, names, m.n_queries, m.queries, matrix_cell, &m,
 				      engine_plan ? "plan" : "evaluator", NULL };
-		cli_grid_render(&g, fmt, &out);
+		ret = cli_grid_render(&g, fmt, &out, true);
 	}
-	ret = cli_write_stdout(&out);
+	if (ret == EXIT_OK)
+		ret = cli_write_stdout(&out);
 	for (size_t i = 0; i < pods.n; i++)
 		free(names[i]);
 	free(names);

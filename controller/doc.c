@@ -137,10 +137,15 @@ static bool yaml_style_float(const char *s)
 	return *p == '\0';
 }
 
+/* Every spelling is at most 6 bytes: longer text never needs comparing. */
 static bool in_list(const char *s, const char *const *list)
 {
+	size_t n = strnlen(s, 7);
+
+	if (n > 6)
+		return false;
 	for (; *list; list++)
-		if (strcmp(s, *list) == 0)
+		if ((*list)[0] == s[0] && strcmp(s, *list) == 0)
 			return true;
 	return false;
 }
@@ -174,6 +179,9 @@ void nw_yaml11_resolve(struct nw_node *n)
 	bool range_err, neg = false;
 
 	n->type = NW_SCALAR_STR;
+	/* Most scalars are names and values that start like no special form. */
+	if (c != '\0' && strchr("yYnNtTfFoO~.+-0123456789", c) == NULL)
+		return;
 	if (in_list(s, nul)) {
 		n->type = NW_SCALAR_NULL;
 		return;

@@ -67,11 +67,11 @@ for f in build-fuzz/tests/fuzz/fuzz_*; do
 	rm -rf "$corpus"
 done
 
-if [ -x bench/bench_eval.sh ]; then
-	step "benchmarks (smoke run; figures are in docs/performance.md)"
-	bench/bench_eval.sh --quick
-	record bench-smoke $?
-fi
+step "benchmarks (smoke runs; the figures are in docs/performance.md)"
+bench/bench_eval.sh --quick
+record bench-eval-smoke $?
+bench/bench_enforcer.sh --quick
+record bench-enforcer-smoke $?
 
 # Nothing may be left behind.
 left=$(ls /run/netns 2>/dev/null | grep -c '^nwl-' || true)
