@@ -162,10 +162,15 @@ void nw_selector_canonical(const struct nw_selector *s, struct nw_buf *out)
 
 		memcpy(vals, r->values, r->n_values * sizeof(char *));
 		nw_sort(vals, r->n_values, sizeof(char *), nw_strcmp_ptr);
-		nw_buf_printf(&b, "%s %s", r->key, ops[r->op]);
-		for (uint32_t j = 0; j < r->n_values; j++)
-			if (j == 0 || strcmp(vals[j], vals[j - 1]) != 0)
-				nw_buf_printf(&b, "%s%s", j ? "," : " ", vals[j]);
+		/* One value reads as key=value (and key!=value): matchLabels' own spelling. */
+		if (r->n_values == 1 && (r->op == NW_SEL_IN || r->op == NW_SEL_NOT_IN)) {
+			nw_buf_printf(&b, "%s%s%s", r->key, r->op == NW_SEL_IN ? "=" : "!=", vals[0]);
+		} else {
+			nw_buf_printf(&b, "%s %s", r->key, ops[r->op]);
+			for (uint32_t j = 0; j < r->n_values; j++)
+				if (j == 0 || strcmp(vals[j], vals[j - 1]) != 0)
+					nw_buf_printf(&b, "%s%s", j ? "," : " ", vals[j]);
+		}
 		reqs[i] = nw_buf_steal(&b);
 		free(vals);
 	}
