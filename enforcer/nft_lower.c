@@ -795,9 +795,13 @@ static void rules_msgs(struct nw_batch *b, const struct nw_plan *p, const struct
 		nftnl_rule_nlmsg_build_payload(nlh, r);
 		msg_done(b);
 		if (b->debug) {
-			char buf[4096];
-			nftnl_rule_snprintf(buf, sizeof(buf), r, NFTNL_OUTPUT_DEFAULT, 0);
-			nw_buf_printf(&b->dbg, "add rule %s", buf);
+			char small[1];
+			int len = nftnl_rule_snprintf(small, sizeof(small), r, NFTNL_OUTPUT_DEFAULT, 0);
+			char *buf = nw_xmalloc((size_t)(len > 0 ? len : 0) + 1);
+
+			nftnl_rule_snprintf(buf, (size_t)(len > 0 ? len : 0) + 1, r, NFTNL_OUTPUT_DEFAULT, 0);
+			nw_buf_printf(&b->dbg, "add rule %s%s", buf, len > 0 && buf[len - 1] == '\n' ? "" : "\n");
+			free(buf);
 		}
 		nftnl_rule_free(r);
 	}
