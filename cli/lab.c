@@ -36,7 +36,8 @@ static const char usage[] =
 	"  demo    a shop app goes from wide open, to default deny, to least privilege\n"
 	"\n"
 	"Options:\n"
-	"      --name NAME         the lab's name (default netward); several labs may run\n"
+	"      --name NAME         the lab's name (default netward; run: run-PID, so that\n"
+	"                          concurrent runs never meet); several labs may run\n"
 	"      --nodes N           nodes for pods without spec.nodeName (default 2)\n"
 	"  -p, --port PORT/PROTO   a port to probe (and serve); repeatable. Default: every\n"
 	"                          port some pod declares, else 80/TCP\n"
@@ -65,6 +66,8 @@ enum {
 struct lab_opts {
 	struct cli_common cc;
 	const char *name;
+	bool name_given;
+	char run_name[24];
 	unsigned nodes, timeout_ms;
 	bool compare, all, audit;
 	NW_VEC(struct nw_port_query) ports;
@@ -131,6 +134,7 @@ static int parse(struct lab_opts *o, const char *cmd, int argc, char **argv)
 			if (!nw_lab_name_ok(optarg))
 				return cli_usage_error("lab", "--name: \"%s\" is not 1-16 of a-z, 0-9 and '-'", optarg);
 			o->name = optarg;
+			o->name_given = true;
 			continue;
 		case OPT_NODES:
 			if (!nw_parse_uint(optarg, 64, &v) || v == 0)
@@ -512,6 +516,10 @@ static int lab_run(int argc, char **argv)
 		goto out;
 	if ((ret = need_root("run")) != EXIT_OK)
 		goto out;
+	if (!o.name_given) {
+		snprintf(o.run_name, sizeof(o.run_name), "run-%d", (int)getpid() % 100000000);
+		o.name = o.run_name;
+	}
 	catch_signals();
 	/* Machine-readable output stays clean: progress goes nowhere. */
 	quiet = o.cc.output != NULL && strcmp(o.cc.output, "table") != 0;
