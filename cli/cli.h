@@ -108,5 +108,11 @@ int cmd_compile(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_lab_demo(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
+int cmd_intents(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
+int cmd_test(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif

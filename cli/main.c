@@ -24,7 +24,13 @@ static const struct cli_cmd commands[] = {
 	{ "explain", cmd_explain, "the policies selecting a pod and its effective rules (offline)" },
 	{ "compile", cmd_compile, "a node's nftables table, as nft -f text or JSON (touches nothing)" },
 	{ "apply", cmd_apply, "program a node's table into the kernel in one transaction (root)" },
+	{ "agent", cmd_agent, "the node agent: watch the cluster, keep this node's table in step (root)" },
 	{ "lab", cmd_lab, "a cluster of network namespaces running the real enforcer; probe it (root)" },
+	{ "intents", cmd_intents, "ClientIntents (\"client calls server\") to least-privilege NetworkPolicies" },
+	{ "learn", cmd_learn, "observe traffic (libpcap) and propose least-privilege NetworkPolicies" },
+	{ "test", cmd_test, "run connectivity assertions: offline, in the lab, or in a cluster" },
+	{ "lint", cmd_lint, "find mistakes in NetworkPolicies: dead selectors, missing DNS, shadowed rules" },
+	{ "diff", cmd_diff, "the connectivity that changes between two sets of manifests" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "help on a command: netward help COMMAND" },
 };
