@@ -6,20 +6,31 @@
  *   load       manifests -> model (decode, validate, index)
  *   plan       resolve + plan for the node (its local pods)
  *   lower      plan -> one netlink batch (libnftnl objects, no socket)
- *   cold       commit that batch into a fresh network namespace (the kernel work)
- *   resync     a re-plan with nothing changed: diff, expected to send nothing
+ *   cold       commit that batch into a fresh, empty network namespace (a new
+ *              one every run: the kernel work of a first programming)
+ *   resync     what an agent does after a relist with nothing changed: re-plan,
+ *              diff against the applied plan, read the table's plan digest back
+ *              from the kernel; sends nothing. Checked: the kernel's nftables
+ *              generation id (NFT_MSG_GETGEN) is the same before and after,
+ *              so no transaction was committed (resync_commits=0)
  *   event      one pod added (a new replica of a local pod): model update,
  *              re-plan, diff, lower, commit: "pod event -> in the kernel"
  *
- * Usage: bench_enforcer -f DIR [--node NODE] [--runs N] [--no-kernel]
- * Prints one line of `key=value` results (medians, ms) and the peak RSS.
- * Needs root unless --no-kernel.
+ * Usage: bench_enforcer -f DIR [--node NODE] [--runs N] [--load-runs N] [--no-kernel]
+ * Prints one line of `key=value` results (medians, ms; _min/_max for the
+ * spread) and the peak RSS. Needs root unless --no-kernel.
  */
 #include <netward/load.h>
 #include <netward/nft.h>
 #include <netward/plan.h>
 
 #include "../lab/rtnl.h"
+
+#include <arpa/inet.h> /* before the linux/ headers: glibc's in.h first */
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -46,10 +57,89 @@ static int dbl_cmp(const void *a, const void *b)
 static double median(double *v, size_t n)
 {
 	nw_sort(v, n, sizeof(*v), dbl_cmp);
-	return n ? v[n / 2] : 0;
+	if (n == 0)
+		return 0;
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* After median(): the array is sorted. */
+static double vmin(const double *v, size_t n)
+{
+	return n ? v[0] : 0;
+}
+
+static double vmax(const double *v, size_t n)
+{
+	return n ? v[n - 1] : 0;
+}
+
+static int genid_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nlattr *attr;
+
+	mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(attr) == NFTA_GEN_ID)
+			*(uint32_t *)data = ntohl(mnl_attr_get_u32(attr));
+	return MNL_CB_OK;
+}
+
+/*
+ * The nftables generation id of the current network namespace: every
+ * committed transaction increments it, so equal ids before and after a step
+ * prove the step committed nothing. 0, or -errno.
+ */
+static int nft_genid(uint32_t *id)
+{
+	char buf[8192];
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+	unsigned portid;
+	uint32_t seq = 1;
+	ssize_t n;
+	int r = -EIO;
+
+	if (nl == NULL)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		r = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_UNSPEC;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	*id = 0;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		r = -errno;
+		goto out;
+	}
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		r = mnl_cb_run(buf, (size_t)n, seq, portid, genid_cb, id);
+		if (r <= MNL_CB_STOP)
+			break;
+	}
+	r = r < 0 ? -errno : 0;
+out:
+	mnl_socket_close(nl);
+	return r;
 }
 
 static const char *node_name;
+
+/* The namespace of the kernel steps, removed however the program ends. */
+static char ns_name[64];
+
+static void remove_ns(void)
+{
+	if (ns_name[0] != '\0')
+		nw_netns_delete(ns_name);
+}
 
 static void locals_of(const struct nw_cluster *c, struct nw_plan_local **out, size_t *n, char (**names)[NW_IFNAMSIZ])
 {
@@ -105,23 +195,60 @@ static struct nw_pod *new_replica(struct nw_cluster *c, int k)
 	return p;
 }
 
+/* Runs r of a step, for medians. */
+struct samples {
+	double *v;
+	size_t n;
+};
+
+static void sample(struct samples *s, double ms)
+{
+	s->v[s->n++] = ms;
+}
+
+static void print_stat(const char *key, struct samples *s)
+{
+	double m = median(s->v, s->n);
+
+	printf(" %s=%.2f %s_min=%.2f %s_max=%.2f", key, m, key, vmin(s->v, s->n), key, vmax(s->v, s->n));
+}
+
+static struct samples new_samples(int runs)
+{
+	return (struct samples){ nw_xcalloc((size_t)runs + 1, sizeof(double)), 0 };
+}
+
+static int load(struct nw_cluster *c, const char *dir)
+{
+	struct nw_diags d = { 0 };
+
+	nw_cluster_init(c);
+	if (nw_load_cluster(c, &dir, 1, &d, NULL, NULL) != 0) {
+		fprintf(stderr, "bench_enforcer: %s does not load (%zu errors)\n", dir, d.errors);
+		return -1;
+	}
+	nw_diags_free(&d);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = NULL;
-	int runs = 5;
+	int runs = 5, load_runs = 1;
 	bool kernel = true;
 	struct nw_cluster c;
-	struct nw_diags d = { 0 };
 	struct nw_plan_opts po = { 0 };
 	const char *uplink = "eth0";
 	struct nw_cidr *cidrs;
 	size_t n_cidrs;
-	double t, load_ms, *plan_ms, *lower_ms, *cold_ms, *resync_ms, *event_ms, *event_plan_ms, *event_kernel_ms;
+	double t;
+	struct samples load_ms, plan_ms, lower_ms, cold_ms, resync_ms, event_ms, event_plan_ms, event_kernel_ms;
 	struct nw_plan plan;
-	struct nw_nft *h = NULL;
+	struct nw_nft *h = NULL, *hd = NULL;
 	struct rusage ru;
-	size_t msgs = 0, bytes = 0;
+	size_t msgs = 0, bytes = 0, resync_commits = 0, event_msgs = 0;
 	int prev = -1;
+	uint32_t gen_before_events = 0, gen_after_events = 0; /* the generation id counts the event commits */
 
 	node_name = "node-1";
 	for (int i = 1; i < argc; i++) {
@@ -131,31 +258,36 @@ int main(int argc, char **argv)
 			node_name = argv[++i];
 		else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
 			runs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--load-runs") == 0 && i + 1 < argc)
+			load_runs = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--no-kernel") == 0)
 			kernel = false;
 		else {
-			fprintf(stderr, "usage: bench_enforcer -f DIR [--node NODE] [--runs N] [--no-kernel]\n");
+			fprintf(stderr, "usage: bench_enforcer -f DIR [--node NODE] [--runs N] [--load-runs N] [--no-kernel]\n");
 			return 2;
 		}
 	}
-	if (dir == NULL || runs < 1)
+	if (dir == NULL || runs < 1 || load_runs < 1)
 		return 2;
-	plan_ms = nw_xcalloc((size_t)runs, sizeof(double));
-	lower_ms = nw_xcalloc((size_t)runs, sizeof(double));
-	cold_ms = nw_xcalloc((size_t)runs, sizeof(double));
-	resync_ms = nw_xcalloc((size_t)runs, sizeof(double));
-	event_ms = nw_xcalloc((size_t)runs, sizeof(double));
-	event_plan_ms = nw_xcalloc((size_t)runs, sizeof(double));
-	event_kernel_ms = nw_xcalloc((size_t)runs, sizeof(double));
+	atexit(remove_ns);
+	load_ms = new_samples(load_runs);
+	plan_ms = new_samples(runs);
+	lower_ms = new_samples(runs);
+	cold_ms = new_samples(runs);
+	resync_ms = new_samples(runs);
+	event_ms = new_samples(runs);
+	event_plan_ms = new_samples(runs);
+	event_kernel_ms = new_samples(runs);
 
-	t = now_ms();
-	nw_cluster_init(&c);
-	if (nw_load_cluster(&c, &dir, 1, &d, NULL, NULL) != 0) {
-		fprintf(stderr, "bench_enforcer: %s does not load (%zu errors)\n", dir, d.errors);
-		return 2;
+	/* Load: the first loads are freed again; the model of the last one is kept. */
+	for (int r = 0; r < load_runs; r++) {
+		t = now_ms();
+		if (load(&c, dir) != 0)
+			return 2;
+		sample(&load_ms, now_ms() - t);
+		if (r + 1 < load_runs)
+			nw_cluster_free(&c);
 	}
-	load_ms = now_ms() - t;
-	nw_diags_free(&d);
 
 	cidrs = nw_default_pod_cidrs(&c, &n_cidrs);
 	po.uplinks = &uplink;
@@ -165,60 +297,105 @@ int main(int argc, char **argv)
 	po.log_group = 100;
 	po.log_rate = 10;
 
-	if (kernel) {
-		nw_netns_delete("nwb-bench");
-		if (nw_netns_create("nwb-bench") < 0 || nw_netns_enter("nwb-bench", &prev) < 0 || nw_nft_open(&h) < 0) {
-			fprintf(stderr, "bench_enforcer: needs root for the kernel steps (--no-kernel skips them): %s\n",
-				strerror(errno));
-			return 3;
-		}
-	}
+	/* Plan, lower and cold apply: a fresh, empty namespace every run. */
 	for (int r = 0; r < runs; r++) {
 		struct nw_batch *b;
 		struct nw_buf err = { 0 };
 
 		t = now_ms();
 		build(&c, &po, &plan);
-		plan_ms[r] = now_ms() - t;
+		sample(&plan_ms, now_ms() - t);
 		t = now_ms();
 		b = nw_batch_new(false);
 		nw_lower_replace(b, &plan);
 		nw_batch_finish(b);
-		lower_ms[r] = now_ms() - t;
+		sample(&lower_ms, now_ms() - t);
 		msgs = nw_batch_messages(b);
 		bytes = nw_batch_bytes(b);
 		if (kernel) {
+			if (ns_name[0] != '\0') {
+				nw_nft_close(h);
+				nw_netns_return(prev);
+				nw_netns_delete(ns_name);
+				usleep(200 * 1000); /* let the old namespace's cleanup run first */
+			}
+			snprintf(ns_name, sizeof(ns_name), "nwb-%d-%d", (int)getpid(), r);
+			nw_netns_delete(ns_name);
+			if (nw_netns_create(ns_name) < 0 || nw_netns_enter(ns_name, &prev) < 0 || nw_nft_open(&h) < 0) {
+				fprintf(stderr,
+					"bench_enforcer: needs root for the kernel steps (--no-kernel skips them): %s\n",
+					strerror(errno));
+				return 3;
+			}
 			t = now_ms();
 			if (nw_nft_commit(h, b, &err) < 0) {
 				fprintf(stderr, "bench_enforcer: commit: %s\n", err.s);
 				return 3;
 			}
-			cold_ms[r] = now_ms() - t;
+			sample(&cold_ms, now_ms() - t);
 		}
 		nw_batch_free(b);
 		nw_buf_free(&err);
 		if (r + 1 < runs)
 			nw_plan_free(&plan);
 	}
-	/* The applied plan is `plan`. A resync: re-plan, diff, nothing to send. */
+	/*
+	 * The applied plan is `plan`. A resync as an agent does it after a relist:
+	 * re-plan, diff, and read back the digest of the plan the kernel holds.
+	 * Nothing to send; the generation id proves nothing was committed.
+	 */
 	for (int r = 0; r < runs; r++) {
 		struct nw_plan again;
 		struct nw_plan_diff df;
+		uint32_t gen0 = 0, gen1 = 0;
+		uint64_t digest = 0;
+		int rd;
 
+		if (kernel && nft_genid(&gen0) < 0) {
+			fprintf(stderr, "bench_enforcer: NFT_MSG_GETGEN: %s\n", strerror(errno));
+			return 3;
+		}
 		t = now_ms();
 		build(&c, &po, &again);
 		nw_plan_diff(&plan, &again, &df);
-		resync_ms[r] = now_ms() - t;
+		/*
+		 * A socket of its own: on the one that committed, the dump comes in
+		 * messages larger than nw_nft_counters' 8 KiB buffer (ENOSPC), since
+		 * the commit's 32 KiB receives raised the socket's message size.
+		 */
+		if (kernel && hd == NULL && nw_nft_open(&hd) < 0) {
+			fprintf(stderr, "bench_enforcer: nw_nft_open: %s\n", strerror(errno));
+			return 3;
+		}
+		if (kernel && (rd = nw_nft_table_digest(hd, &digest)) < 0)
+			fprintf(stderr, "bench_enforcer: reading the table's digest: %s\n", strerror(-rd));
+		if (kernel && digest != nw_plan_digest(&again)) {
+			fprintf(stderr, "bench_enforcer: the kernel's table does not hold the applied plan (%016llx, not %016llx)\n",
+				(unsigned long long)digest, (unsigned long long)nw_plan_digest(&again));
+			return 1;
+		}
 		if (!nw_plan_diff_empty(&df)) {
 			struct nw_buf s = { 0 };
 			nw_plan_diff_summary(&df, &s);
 			fprintf(stderr, "bench_enforcer: a resync with nothing changed must be empty, got: %s\n", s.s);
 			return 1;
 		}
+		sample(&resync_ms, now_ms() - t);
+		if (kernel) {
+			nft_genid(&gen1);
+			if (gen1 != gen0)
+				resync_commits += gen1 - gen0;
+		}
 		nw_plan_diff_free(&df);
 		nw_plan_free(&again);
 	}
+	if (resync_commits != 0) {
+		fprintf(stderr, "bench_enforcer: a resync with nothing changed committed %zu transactions\n", resync_commits);
+		return 1;
+	}
 	/* Pod events: a new local replica each time, committed as a diff. */
+	if (kernel)
+		nft_genid(&gen_before_events);
 	for (int r = 0; r < runs; r++) {
 		struct nw_pod *p = new_replica(&c, r);
 		struct nw_plan next;
@@ -239,43 +416,55 @@ int main(int argc, char **argv)
 		b = nw_batch_new(false);
 		nw_lower_diff(b, &plan, &next, &df);
 		nw_batch_finish(b);
-		event_plan_ms[r] = now_ms() - t;
+		sample(&event_plan_ms, now_ms() - t);
+		event_msgs = nw_batch_messages(b);
 		t1 = now_ms();
 		if (kernel && nw_nft_commit(h, b, &err) < 0) {
 			fprintf(stderr, "bench_enforcer: event commit: %s\n", err.s);
 			return 3;
 		}
-		event_kernel_ms[r] = now_ms() - t1;
-		event_ms[r] = now_ms() - t;
+		sample(&event_kernel_ms, now_ms() - t1);
+		sample(&event_ms, now_ms() - t);
 		nw_batch_free(b);
 		nw_plan_diff_free(&df);
 		nw_plan_free(&plan);
 		plan = next;
 		nw_buf_free(&err);
 	}
+	if (kernel)
+		nft_genid(&gen_after_events);
 	getrusage(RUSAGE_SELF, &ru);
-	printf("pods=%zu policies=%zu local_pods=%zu rules=%zu elements=%zu messages=%zu bytes=%zu "
-	       "load_ms=%.1f plan_ms=%.2f lower_ms=%.2f cold_apply_ms=%.2f resync_ms=%.2f "
-	       "event_ms=%.2f event_userspace_ms=%.2f event_kernel_ms=%.2f peak_rss_mib=%.1f\n",
+	printf("pods=%zu policies=%zu local_pods=%zu rules=%zu elements=%zu messages=%zu bytes=%zu event_messages=%zu "
+	       "resync_commits=%zu event_commits=%u runs=%d",
 	       c.pods.n, c.policies.n, plan.pods.n, nw_plan_rule_count(&plan), nw_plan_elem_count(&plan), msgs, bytes,
-	       load_ms, median(plan_ms, (size_t)runs), median(lower_ms, (size_t)runs),
-	       kernel ? median(cold_ms, (size_t)runs) : 0.0, median(resync_ms, (size_t)runs),
-	       median(event_ms, (size_t)runs), median(event_plan_ms, (size_t)runs),
-	       kernel ? median(event_kernel_ms, (size_t)runs) : 0.0, (double)ru.ru_maxrss / 1024.0);
+	       event_msgs, resync_commits, gen_after_events - gen_before_events, runs);
+	print_stat("load_ms", &load_ms);
+	print_stat("plan_ms", &plan_ms);
+	print_stat("lower_ms", &lower_ms);
+	if (kernel)
+		print_stat("cold_apply_ms", &cold_ms);
+	print_stat("resync_ms", &resync_ms);
+	print_stat("event_ms", &event_ms);
+	print_stat("event_userspace_ms", &event_plan_ms);
+	if (kernel)
+		print_stat("event_kernel_ms", &event_kernel_ms);
+	printf(" peak_rss_mib=%.1f\n", (double)ru.ru_maxrss / 1024.0);
 	if (kernel) {
 		nw_nft_close(h);
+		if (hd != NULL)
+			nw_nft_close(hd);
 		nw_netns_return(prev);
-		nw_netns_delete("nwb-bench");
 	}
 	nw_plan_free(&plan);
 	nw_cluster_free(&c);
 	free(cidrs);
-	free(plan_ms);
-	free(lower_ms);
-	free(cold_ms);
-	free(resync_ms);
-	free(event_ms);
-	free(event_plan_ms);
-	free(event_kernel_ms);
+	free(load_ms.v);
+	free(plan_ms.v);
+	free(lower_ms.v);
+	free(cold_ms.v);
+	free(resync_ms.v);
+	free(event_ms.v);
+	free(event_plan_ms.v);
+	free(event_kernel_ms.v);
 	return 0;
 }

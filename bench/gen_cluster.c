@@ -219,12 +219,14 @@ struct app {
 	uint16_t http_port;
 	bool grpc, sctp, sip, statsd, exposed, track_canary;
 	uint16_t shard; /* db: 0 none */
+	int32_t node;	/* >= 0: placed on this node (the benchmark pair); -1: anywhere */
 };
 
 struct opts {
 	uint32_t pods, namespaces, nodes, policies, chunk;
 	uint64_t seed;
 	bool ipv6;
+	bool bench_pair; /* a client and a server pod; every policy selects the server */
 	const char *out;
 };
 
@@ -240,6 +242,10 @@ struct gen {
 	/* A pod pair and a namespace for benchmarks. */
 	char pair_src[192], pair_dst[192];
 	char first_pod[192], last_pod[192];
+	/* --bench-pair: the server and client applications (indexes into apps), their pods and addresses. */
+	uint32_t srv_app, cli_app;
+	char srv_pod[192], cli_pod[192], srv_ip[64], cli_ip[64];
+	FILE *lab_f; /* bench-lab.manifest */
 };
 
 static void node_ip4(uint32_t node, char *out, size_t n)
@@ -255,11 +261,13 @@ static void node_ip6(uint32_t node, char *out, size_t n)
 }
 
 /* Places a pod on a node with free addresses; returns the node and fills its IPs. */
-static uint32_t place_pod(struct gen *g, struct rng *r, char *ip4, char *ip6, size_t n)
+static uint32_t place_pod(struct gen *g, struct rng *r, int32_t forced, char *ip4, char *ip6, size_t n)
 {
 	uint32_t node = rng_below(r, g->o.nodes), cap = (1u << g->block_bits) - 2, slot, a;
 	char host6[16];
 
+	if (forced >= 0)
+		node = (uint32_t)forced; /* the block has headroom: it cannot be full */
 	while (g->node_used[node] >= cap)
 		node = (node + 1) % g->o.nodes;
 	slot = g->node_used[node]++ + 1; /* skip the network address */
@@ -321,14 +329,50 @@ static void gen_namespaces(struct gen *g)
 	}
 }
 
+/*
+ * --bench-pair: two applications of one pod each, for the dataplane benchmark
+ * (bench/bench_dataplane.sh): `bench-server` (tier api) in the first namespace
+ * on node-1, and `bench-client` (tier web) in the second namespace on node-2.
+ * Their labels look like every other application's; every policy selects the
+ * server (write_policies), and only the last one (by name) lets the client in.
+ */
+static void add_bench_pair(struct gen *g, struct rng *r)
+{
+	struct app srv = { .node = 0 }, cli = { .node = g->o.nodes > 1 ? 1 : 0 };
+
+	srv.ns = 0;
+	srv.tier = T_API;
+	snprintf(srv.name, sizeof(srv.name), "bench-server");
+	cli.ns = g->n_ns > 1 ? 1 : 0;
+	cli.tier = T_WEB;
+	snprintf(cli.name, sizeof(cli.name), "bench-client");
+	for (int i = 0; i < 2; i++) {
+		struct app *a = i == 0 ? &srv : &cli;
+
+		rand_suffix(r, a->hash, 10);
+		rand_uid(r, a->rs_uid);
+		a->team = g->nss[a->ns].team;
+		snprintf(a->version, sizeof(a->version), "v2");
+		a->replicas = 1;
+		a->first_pod = g->o.pods; /* not used for placement */
+		a->http_port = 8080;
+		g->nss[a->ns].n_pods++; /* not in nss[].apps: policies never pick them as peers */
+		if (i == 0)
+			g->srv_app = (uint32_t)g->apps.n;
+		else
+			g->cli_app = (uint32_t)g->apps.n;
+		nw_vec_push(&g->apps, *a);
+	}
+}
+
 static void gen_apps(struct gen *g)
 {
 	struct rng r = rng_stream(g->o.seed, 2);
-	uint32_t user = g->o.pods - g->n_coredns - g->n_proxy, done = 0;
+	uint32_t user = g->o.pods - g->n_coredns - g->n_proxy - (g->o.bench_pair ? 2 : 0), done = 0;
 	uint32_t *counts = nw_xcalloc((size_t)g->n_ns * T__N * MAX_WORDS, sizeof(*counts));
 
 	while (done < user) {
-		struct app a = { 0 };
+		struct app a = { .node = -1 };
 		uint32_t idx = (uint32_t)g->apps.n, word, *cnt;
 		uint32_t roll = rng_below(&r, 100);
 
@@ -367,6 +411,8 @@ static void gen_apps(struct gen *g)
 		nw_vec_push(&g->apps, a);
 	}
 	free(counts);
+	if (g->o.bench_pair)
+		add_bench_pair(g, &r);
 }
 
 static const struct app *ns_app(const struct gen *g, uint32_t ns, struct rng *r, int tier)
@@ -384,6 +430,22 @@ static const struct app *ns_app(const struct gen *g, uint32_t ns, struct rng *r,
 	return &g->apps.v[n->apps.v[rng_below(r, (uint32_t)n->apps.n)]];
 }
 
+static void ns_doc(FILE *f, const struct ns *ns)
+{
+	fputs("---\napiVersion: v1\nkind: Namespace\nmetadata:\n", f);
+	kv(f, 2, "name", ns->name);
+	line(f, 2, "labels:");
+	kv(f, 4, "kubernetes.io/metadata.name", ns->name);
+	kv(f, 4, "team", ns->team);
+	kv(f, 4, "env", ns->env);
+	kv(f, 4, "cost-center", ns->cost_center);
+	kv(f, 4, "pci", ns->pci);
+	if (ns->istio)
+		kv(f, 4, "istio-injection", "enabled");
+	if (ns->dd_label)
+		kv(f, 4, "netward.io/default-deny", "true");
+}
+
 static void write_namespaces(const struct gen *g)
 {
 	FILE *f = open_out(g, "namespaces.yaml");
@@ -392,22 +454,8 @@ static void write_namespaces(const struct gen *g)
 	fputs("---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-system\n  labels:\n"
 	      "    kubernetes.io/metadata.name: kube-system\n",
 	      f);
-	for (uint32_t i = 0; i < g->n_ns; i++) {
-		const struct ns *ns = &g->nss[i];
-
-		fputs("---\napiVersion: v1\nkind: Namespace\nmetadata:\n", f);
-		kv(f, 2, "name", ns->name);
-		line(f, 2, "labels:");
-		kv(f, 4, "kubernetes.io/metadata.name", ns->name);
-		kv(f, 4, "team", ns->team);
-		kv(f, 4, "env", ns->env);
-		kv(f, 4, "cost-center", ns->cost_center);
-		kv(f, 4, "pci", ns->pci);
-		if (ns->istio)
-			kv(f, 4, "istio-injection", "enabled");
-		if (ns->dd_label)
-			kv(f, 4, "netward.io/default-deny", "true");
-	}
+	for (uint32_t i = 0; i < g->n_ns; i++)
+		ns_doc(f, &g->nss[i]);
 	close_out(f);
 }
 
@@ -478,7 +526,7 @@ static void write_system_pods(struct gen *g, struct podw *w, struct rng *r)
 
 		pod_begin(w);
 		f = w->f;
-		node = place_pod(g, r, ip4, ip6, sizeof(ip4));
+		node = place_pod(g, r, -1, ip4, ip6, sizeof(ip4));
 		pod_suffix(base, i, sfx);
 		rand_uid(r, uid);
 		fputs("---\napiVersion: v1\nkind: Pod\nmetadata:\n", f);
@@ -532,16 +580,13 @@ static void write_system_pods(struct gen *g, struct podw *w, struct rng *r)
 	}
 }
 
-static void write_app_pod(struct gen *g, struct podw *w, struct rng *r, const struct app *a, uint32_t k)
+static void app_pod_doc(struct gen *g, FILE *f, struct rng *r, const struct app *a, uint32_t k)
 {
 	const struct ns *ns = &g->nss[a->ns];
 	char ip4[64], ip6[64], sfx[8], uid[37], rs[64], buf[16];
-	FILE *f;
 	uint32_t node;
 
-	pod_begin(w);
-	f = w->f;
-	node = place_pod(g, r, ip4, ip6, sizeof(ip4));
+	node = place_pod(g, r, a->node, ip4, ip6, sizeof(ip4));
 	pod_suffix((uint32_t)(nw_hash_str(a->hash) % SFX_SPACE), k, sfx);
 	rand_uid(r, uid);
 	snprintf(rs, sizeof(rs), "%s-%s", a->name, a->hash);
@@ -612,6 +657,13 @@ static void write_app_pod(struct gen *g, struct podw *w, struct rng *r, const st
 		cport(f, "metrics", a->tier == T_DB ? 9187 : 9121, "TCP");
 	}
 	pod_status(g, f, ip4, ip6);
+	if (g->o.bench_pair && (a == &g->apps.v[g->srv_app] || a == &g->apps.v[g->cli_app])) {
+		bool srv = a == &g->apps.v[g->srv_app];
+
+		snprintf(srv ? g->srv_pod : g->cli_pod, sizeof(g->srv_pod), "%s/%s-%s", ns->name, rs, sfx);
+		snprintf(srv ? g->srv_ip : g->cli_ip, sizeof(g->srv_ip), "%s", ip4);
+		return; /* never a CAN_SRC/CAN_DST pair */
+	}
 	snprintf(g->last_pod, sizeof(g->last_pod), "%s/%s-%s", ns->name, rs, sfx);
 	if (g->first_pod[0] == '\0')
 		memcpy(g->first_pod, g->last_pod, sizeof(g->first_pod));
@@ -619,6 +671,43 @@ static void write_app_pod(struct gen *g, struct podw *w, struct rng *r, const st
 		snprintf(g->pair_dst, sizeof(g->pair_dst), "%s/%s-%s", ns->name, rs, sfx);
 	if (k == 0 && g->pair_src[0] == '\0' && a->tier == T_WEB)
 		snprintf(g->pair_src, sizeof(g->pair_src), "%s/%s-%s", ns->name, rs, sfx);
+}
+
+/*
+ * An application pod into the current pods file; the benchmark pair's pods
+ * also into bench-lab.manifest (with their namespaces): the two pods
+ * `netward lab up` instantiates for bench/bench_dataplane.sh. Its name does
+ * not end in .yaml, so loading the directory skips it.
+ */
+static void write_app_pod(struct gen *g, struct podw *w, struct rng *r, const struct app *a, uint32_t k)
+{
+	char *doc = NULL;
+	size_t len = 0;
+	FILE *ms;
+
+	pod_begin(w);
+	if (!g->o.bench_pair || (a != &g->apps.v[g->srv_app] && a != &g->apps.v[g->cli_app])) {
+		app_pod_doc(g, w->f, r, a, k);
+		return;
+	}
+	ms = open_memstream(&doc, &len);
+	if (ms == NULL) {
+		perror("gen_cluster: open_memstream");
+		exit(1);
+	}
+	app_pod_doc(g, ms, r, a, k);
+	fclose(ms);
+	fwrite(doc, 1, len, w->f);
+	if (g->lab_f == NULL) {
+		g->lab_f = open_out(g, "bench-lab.manifest");
+		fputs("# The benchmark pair for `netward lab up` (bench/bench_dataplane.sh). Generated by gen_cluster.\n",
+		      g->lab_f);
+		ns_doc(g->lab_f, &g->nss[g->apps.v[g->srv_app].ns]);
+		if (g->apps.v[g->cli_app].ns != g->apps.v[g->srv_app].ns)
+			ns_doc(g->lab_f, &g->nss[g->apps.v[g->cli_app].ns]);
+	}
+	fwrite(doc, 1, len, g->lab_f);
+	free(doc);
 }
 
 static void write_pods(struct gen *g)
@@ -632,6 +721,8 @@ static void write_pods(struct gen *g)
 			write_app_pod(g, &w, &r, &g->apps.v[i], k);
 	if (w.f != NULL)
 		close_out(w.f);
+	if (g->lab_f != NULL)
+		close_out(g->lab_f);
 	/* Fallbacks for tiny clusters: the first and the last application pod. */
 	if (g->pair_src[0] == '\0')
 		memcpy(g->pair_src, g->first_pod, sizeof(g->pair_src));
@@ -844,6 +935,43 @@ static const char *other_team(struct rng *r)
 }
 
 /*
+ * The policy's podSelector: `key: value`, or with --bench-pair one of several
+ * selectors that all match the benchmark server (its app, tier, team, version,
+ * part-of label, an expression, or every pod of its namespace).
+ */
+static void subject(const struct gen *g, FILE *f, struct rng *r, const char *key, const char *value)
+{
+	const struct app *s;
+	uint32_t roll;
+
+	if (!g->o.bench_pair) {
+		sel1(f, 2, "podSelector", key, value);
+		return;
+	}
+	s = &g->apps.v[g->srv_app];
+	roll = rng_below(r, 100);
+	if (roll < 30) {
+		sel1(f, 2, "podSelector", "app", s->name);
+	} else if (roll < 45) {
+		sel1(f, 2, "podSelector", "tier", tier_names[s->tier]);
+	} else if (roll < 55) {
+		sel1(f, 2, "podSelector", "team", s->team);
+	} else if (roll < 62) {
+		sel1(f, 2, "podSelector", "app.kubernetes.io/part-of", s->team);
+	} else if (roll < 72) {
+		const char *ml[4] = { "app", s->name, "version", s->version };
+
+		selector(f, 2, "podSelector", ml, 2, NULL, 0);
+	} else if (roll < 85) {
+		struct expr ex[1] = { { "tier", OP_IN, { "api", "web", NULL } } };
+
+		selector(f, 2, "podSelector", NULL, 0, ex, 1);
+	} else {
+		line(f, 2, "podSelector: {}");
+	}
+}
+
+/*
  * One policy from a weighted mix of templates. ns is a user namespace;
  * a is an application of it (or NULL when the namespace has none, then
  * selectors name a plausible application that matches no pod).
@@ -856,13 +984,16 @@ static void gen_policy(const struct gen *g, FILE *f, struct rng *r, uint32_t ns,
 	uint32_t t = rng_below(r, 100);
 	char buf[64];
 
+	/* Benchmark policies never allow everything: only the last one lets the client in. */
+	while (g->o.bench_pair && t >= 83 && t < 87)
+		t = rng_below(r, 100);
 	if (t < 14) {
 		/* Ingress from a tier of the same namespace on the named http port (or 8080). */
 		const char *from = a && a->tier == T_DB ? "api" : a && a->tier == T_API ? "web" : "web";
 
 		snprintf(buf, sizeof(buf), "allow-%s-to-%s", from, app);
 		policy_head(g, f, ns, buf, idx);
-		sel1(f, 2, "podSelector", "app", app);
+		subject(g, f, r, "app", app);
 		types(f, true, false);
 		line(f, 2, "ingress:");
 		line(f, 2, "- from:");
@@ -880,7 +1011,7 @@ static void gen_policy(const struct gen *g, FILE *f, struct rng *r, uint32_t ns,
 
 		snprintf(buf, sizeof(buf), "allow-%s-from-%s", app, g->nss[peer->ns].team);
 		policy_head(g, f, ns, buf, idx);
-		sel1(f, 2, "podSelector", "app", app);
+		subject(g, f, r, "app", app);
 		line(f, 2, "ingress:");
 		line(f, 2, "- from:");
 		peer_ns_pod(f, 4, "team", g->nss[peer->ns].team, "tier", rng_pct(r, 50) ? "web" : "api");
@@ -892,7 +1023,11 @@ static void gen_policy(const struct gen *g, FILE *f, struct rng *r, uint32_t ns,
 		/* Egress only: api to db and cache, plus DNS. */
 		snprintf(buf, sizeof(buf), "%s-egress", app);
 		policy_head(g, f, ns, buf, idx);
-		sel1(f, 2, "podSelector", rng_pct(r, 50) ? "app" : "tier", rng_pct(r, 50) ? app : tier);
+		{
+			bool by_app = rng_pct(r, 50);
+
+			subject(g, f, r, by_app ? "app" : "tier", by_app ? app : tier);
+		}
 		types(f, false, true);
 		line(f, 2, "egress:");
 		line(f, 2, "- to:");
@@ -909,7 +1044,7 @@ static void gen_policy(const struct gen *g, FILE *f, struct rng *r, uint32_t ns,
 
 		snprintf(buf, sizeof(buf), "%s-traffic", app);
 		policy_head(g, f, ns, buf, idx);
-		sel1(f, 2, "podSelector", "app", app);
+		subject(g, f, r, "app", app);
 		types(f, true, true);
 		line(f, 2, "ingress:");
 		line(f, 2, "- from:");
@@ -984,7 +1119,7 @@ static void gen_policy(const struct gen *g, FILE *f, struct rng *r, uint32_t ns,
 
 		snprintf(buf, sizeof(buf), "%s-internet-egress", tier);
 		policy_head(g, f, ns, buf, idx);
-		sel1(f, 2, "podSelector", "tier", tier);
+		subject(g, f, r, "tier", tier);
 		types(f, false, true);
 		line(f, 2, "egress:");
 		line(f, 2, "- to:");
@@ -1007,7 +1142,7 @@ static void gen_policy(const struct gen *g, FILE *f, struct rng *r, uint32_t ns,
 		snprintf(ex6s, sizeof(ex6s), "fd00:0:0:%x::/64", b);
 		snprintf(buf, sizeof(buf), "%s-from-pod-ranges", app);
 		policy_head(g, f, ns, buf, idx);
-		sel1(f, 2, "podSelector", "app", app);
+		subject(g, f, r, "app", app);
 		types(f, true, false);
 		line(f, 2, "ingress:");
 		line(f, 2, "- from:");
@@ -1023,7 +1158,7 @@ static void gen_policy(const struct gen *g, FILE *f, struct rng *r, uint32_t ns,
 
 		snprintf(buf, sizeof(buf), "%s-exposed-from-lb", g->nss[ns].team);
 		policy_head(g, f, ns, buf, idx);
-		sel1(f, 2, "podSelector", "exposed", "yes");
+		subject(g, f, r, "exposed", "yes");
 		types(f, true, false);
 		line(f, 2, "ingress:");
 		line(f, 2, "- from:");
@@ -1038,7 +1173,7 @@ static void gen_policy(const struct gen *g, FILE *f, struct rng *r, uint32_t ns,
 		/* UDP and SCTP: signalling from another team's namespaces. */
 		snprintf(buf, sizeof(buf), "%s-api-signalling", g->nss[ns].team);
 		policy_head(g, f, ns, buf, idx);
-		sel1(f, 2, "podSelector", "tier", "api");
+		subject(g, f, r, "tier", "api");
 		types(f, true, false);
 		line(f, 2, "ingress:");
 		line(f, 2, "- from:");
@@ -1052,14 +1187,14 @@ static void gen_policy(const struct gen *g, FILE *f, struct rng *r, uint32_t ns,
 		/* Allow all ingress to a public app; policyTypes left to default. */
 		snprintf(buf, sizeof(buf), "%s-allow-all", app);
 		policy_head(g, f, ns, buf, idx);
-		sel1(f, 2, "podSelector", "app", app);
+		subject(g, f, r, "app", app);
 		line(f, 2, "ingress:");
 		line(f, 2, "- {}");
 	} else if (t < 92) {
 		/* Monitoring: scrape from anywhere on the metrics port (ports, no from). */
 		snprintf(buf, sizeof(buf), "%s-metrics", tier);
 		policy_head(g, f, ns, buf, idx);
-		sel1(f, 2, "podSelector", "tier", tier);
+		subject(g, f, r, "tier", tier);
 		types(f, true, false);
 		line(f, 2, "ingress:");
 		line(f, 2, "- ports:");
@@ -1069,7 +1204,7 @@ static void gen_policy(const struct gen *g, FILE *f, struct rng *r, uint32_t ns,
 		/* NodePort range from the node network. */
 		snprintf(buf, sizeof(buf), "%s-nodeports", app);
 		policy_head(g, f, ns, buf, idx);
-		sel1(f, 2, "podSelector", "app", app);
+		subject(g, f, r, "app", app);
 		types(f, true, false);
 		line(f, 2, "ingress:");
 		line(f, 2, "- from:");
@@ -1081,9 +1216,39 @@ static void gen_policy(const struct gen *g, FILE *f, struct rng *r, uint32_t ns,
 		/* Workers may not call out at all. */
 		snprintf(buf, sizeof(buf), "%s-workers-deny-egress", g->nss[ns].team);
 		policy_head(g, f, ns, buf, idx);
-		sel1(f, 2, "podSelector", "tier", "worker");
+		subject(g, f, r, "tier", "worker");
 		types(f, false, true);
 	}
+}
+
+/*
+ * --bench-pair: P policies, all in the server's namespace and all selecting
+ * the server, drawn from the usual mix (allow-all excepted). None of them
+ * allows the benchmark ports (5201/TCP for iperf3, 7000-7010/TCP for
+ * bench/loadgen) except the last, `zz-bench-allow-client`, which lets the
+ * client in on those ports. Enforcers that stop at the first policy that
+ * accepts (netward) meet it last: the worst case for them.
+ */
+static void write_bench_policies(const struct gen *g, FILE *f, struct rng *r)
+{
+	const struct app *srv = &g->apps.v[g->srv_app], *cli = &g->apps.v[g->cli_app];
+
+	for (uint32_t i = 0; i + 1 < g->o.policies; i++)
+		gen_policy(g, f, r, srv->ns, i);
+	if (g->o.policies == 0)
+		return;
+	fputs("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n", f);
+	line(f, 2, "name: zz-bench-allow-client");
+	kv(f, 2, "namespace", g->nss[srv->ns].name);
+	line(f, 0, "spec:");
+	sel1(f, 2, "podSelector", "app", srv->name);
+	types(f, true, false);
+	line(f, 2, "ingress:");
+	line(f, 2, "- from:");
+	peer_ns_pod(f, 4, "kubernetes.io/metadata.name", g->nss[cli->ns].name, "app", cli->name);
+	line(f, 4, "ports:");
+	port_num(f, 4, 5201, 0, "TCP");
+	port_num(f, 4, 7000, 7010, "TCP");
 }
 
 static void write_policies(const struct gen *g)
@@ -1093,6 +1258,11 @@ static void write_policies(const struct gen *g)
 	uint32_t made = 0, dd_budget = g->o.policies / 3;
 
 	fprintf(f, "# Generated by gen_cluster (seed %llu). Do not edit.\n", (unsigned long long)g->o.seed);
+	if (g->o.bench_pair) {
+		write_bench_policies(g, f, &r);
+		close_out(f);
+		return;
+	}
 	/* CoreDNS accepts DNS from every namespace. */
 	if (g->o.policies > 10) {
 		policy_head(g, f, UINT32_MAX, "coredns-allow-dns", made++);
@@ -1143,14 +1313,19 @@ static void write_info(const struct gen *g)
 		if (g->nss[i].n_pods > g->nss[big].n_pods)
 			big = i;
 	fprintf(f, "# gen_cluster output description (shell syntax); not a manifest.\n");
-	fprintf(f, "GEN_ARGS='--pods %u --namespaces %u --nodes %u --policies %u --seed %llu%s --chunk %u'\n",
+	fprintf(f, "GEN_ARGS='--pods %u --namespaces %u --nodes %u --policies %u --seed %llu%s%s --chunk %u'\n",
 		g->o.pods, g->o.namespaces, g->o.nodes, g->o.policies, (unsigned long long)g->o.seed,
-		g->o.ipv6 ? " --ipv6" : "", g->o.chunk);
+		g->o.ipv6 ? " --ipv6" : "", g->o.bench_pair ? " --bench-pair" : "", g->o.chunk);
 	fprintf(f, "PODS=%u\nNAMESPACES=%u\nNODES=%u\nPOLICIES=%u\nAPPS=%zu\nSERVICES=%u\n", g->o.pods,
 		g->n_ns + 1, g->o.nodes, g->o.policies, g->apps.n, g->n_services);
 	fprintf(f, "HOSTNETWORK_PODS=%u\n", g->n_proxy);
 	fprintf(f, "CAN_SRC=%s\nCAN_DST=%s\n", g->pair_src, g->pair_dst);
 	fprintf(f, "BIG_NS=%s\nBIG_NS_PODS=%u\n", g->nss[big].name, g->nss[big].n_pods);
+	if (g->o.bench_pair)
+		fprintf(f, "BENCH_SERVER=%s\nBENCH_SERVER_IP=%s\nBENCH_SERVER_NODE=node-%d\n"
+			   "BENCH_CLIENT=%s\nBENCH_CLIENT_IP=%s\nBENCH_CLIENT_NODE=node-%d\n",
+			g->srv_pod, g->srv_ip, g->apps.v[g->srv_app].node + 1, g->cli_pod, g->cli_ip,
+			g->apps.v[g->cli_app].node + 1);
 	close_out(f);
 }
 
@@ -1167,7 +1342,8 @@ static void clean_dir(const char *dir)
 
 		if ((strncmp(n, "pods-", 5) == 0 && nw_str_has_suffix(n, ".yaml")) ||
 		    strcmp(n, "namespaces.yaml") == 0 || strcmp(n, "services.yaml") == 0 ||
-		    strcmp(n, "policies.yaml") == 0 || strcmp(n, "bench-info.env") == 0) {
+		    strcmp(n, "policies.yaml") == 0 || strcmp(n, "bench-info.env") == 0 ||
+		    strcmp(n, "bench-lab.manifest") == 0) {
 			char path[4096];
 
 			snprintf(path, sizeof(path), "%s/%s", dir, n);
@@ -1191,7 +1367,10 @@ static void usage(FILE *f)
 	      "  --policies P    NetworkPolicies\n"
 	      "  --seed S        PRNG seed (default 1)\n"
 	      "  --ipv6          dual-stack: IPv6 podIPs (fd00::/48) and IPv6 ipBlocks\n"
-	      "  --chunk C       pods per pods-NNN.yaml file (default 1000)\n",
+	      "  --chunk C       pods per pods-NNN.yaml file (default 1000)\n"
+	      "  --bench-pair    add a client pod (node-2) and a server pod (node-1) for the\n"
+	      "                  dataplane benchmark; every policy then selects the server and\n"
+	      "                  only the last one lets the client in (5201, 7000-7010/TCP)\n",
 	      f);
 }
 
@@ -1223,6 +1402,9 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (strcmp(a, "--ipv6") == 0) {
 			g.o.ipv6 = true;
+			continue;
+		} else if (strcmp(a, "--bench-pair") == 0) {
+			g.o.bench_pair = true;
 			continue;
 		} else if (strcmp(a, "--pods") == 0) {
 			g.o.pods = (uint32_t)num_arg(a, v, 4, 1000000);
@@ -1257,7 +1439,7 @@ int main(int argc, char **argv)
 	/* kube-system: CoreDNS (2, one more per 10k pods) and kube-proxy on (up to) every node. */
 	g.n_coredns = 2 + g.o.pods / 10000;
 	g.n_proxy = NW_MIN(g.o.nodes, g.o.pods / 10);
-	if (g.n_coredns + g.n_proxy >= g.o.pods) {
+	if (g.n_coredns + g.n_proxy + (g.o.bench_pair ? 2 : 0) >= g.o.pods) {
 		fputs("gen_cluster: too few pods for kube-system\n", stderr);
 		return 2;
 	}
