@@ -127,11 +127,13 @@ status=0
 
 cleanup() {
 	for c in "${configs[@]}"; do
+		if [ $keep = 1 ]; then
+			[ -n "${pids[$c]:-}" ] && log "kept lab $prefix-$c: loadgen server pid ${pids[$c]}, iperf3 -s pid $(cat "$tmp/iperf-$c.pid" 2>/dev/null)"
+			continue
+		fi
 		[ -n "${pids[$c]:-}" ] && kill "${pids[$c]}" 2>/dev/null
 		[ -f "$tmp/iperf-$c.pid" ] && kill "$(cat "$tmp/iperf-$c.pid")" 2>/dev/null
-		if [ $keep = 0 ]; then
-			"$netward" lab down --name "$prefix-$c" >/dev/null 2>&1
-		fi
+		"$netward" lab down --name "$prefix-$c" >/dev/null 2>&1
 	done
 	rm -rf "$tmp"
 }
@@ -235,7 +237,9 @@ measure() { # config round
 	res[$c,rr,$r]=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$o")
 	o=$(timeout "$lim" ip netns exec "$cli" "$loadgen" crr --to "$server_ip:7002" --seconds "$seconds" --warmup 0.3) || o=
 	res[$c,crr,$r]=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$o")
-	o=$(timeout 60 ip netns exec "$cli" "$loadgen" connect --to "$server_ip:7002" --count "$connects" --warmup 100) || o=
+	o=$(timeout "$((lim + 30))" ip netns exec "$cli" "$loadgen" connect --to "$server_ip:7002" --count "$connects" \
+		--warmup 50 --seconds "$(awk -v s="$seconds" 'BEGIN { print s * 3 }')") || o=
+	res[$c,nconn,$r]=$(sed -n 's/.* count=\([0-9]*\).*/\1/p' <<<"$o")
 	res[$c,p50,$r]=$(sed -n 's/.* p50_us=\([0-9.]*\).*/\1/p' <<<"$o")
 	res[$c,p99,$r]=$(sed -n 's/.* p99_us=\([0-9.]*\).*/\1/p' <<<"$o")
 	for k in tput rr crr p50 p99; do
@@ -302,6 +306,12 @@ label() {
 	done
 	echo
 	echo "× is the ratio to no rules (for latency, above 1 is slower)."
+	for c in "${configs[@]}"; do
+		n=$(for ((r = 1; r <= rounds; r++)); do echo "${res[$c,nconn,$r]:-0}"; done | median)
+		if [ "${n%.*}" -lt "$connects" ]; then
+			echo "$(label "$c"): connect latency from ${n%.*} connections per round (the time limit, $(awk -v s="$seconds" 'BEGIN { print s * 3 }') s, came first)."
+		fi
+	done
 	have_pairs=0
 	for p in "${counts[@]}"; do [ -n "${m[nw-$p,tput]:-}" ] && [ -n "${m[ipt-$p,tput]:-}" ] && have_pairs=1; done
 	if [ $have_pairs = 1 ]; then

@@ -14,7 +14,8 @@
  *              generation id (NFT_MSG_GETGEN) is the same before and after,
  *              so no transaction was committed (resync_commits=0)
  *   event      one pod added (a new replica of a local pod): model update,
- *              re-plan, diff, lower, commit: "pod event -> in the kernel"
+ *              re-plan, diff, lower, commit: "pod event -> in the kernel";
+ *              the userspace part also by step (finalize, plan, diff, lower)
  *
  * Usage: bench_enforcer -f DIR [--node NODE] [--runs N] [--load-runs N] [--no-kernel]
  * Prints one line of `key=value` results (medians, ms; _min/_max for the
@@ -243,6 +244,7 @@ int main(int argc, char **argv)
 	size_t n_cidrs;
 	double t;
 	struct samples load_ms, plan_ms, lower_ms, cold_ms, resync_ms, event_ms, event_plan_ms, event_kernel_ms;
+	struct samples ev_finalize_ms, ev_build_ms, ev_diff_ms, ev_lower_ms; /* the event's userspace part, by step */
 	struct nw_plan plan;
 	struct nw_nft *h = NULL, *hd = NULL;
 	struct rusage ru;
@@ -278,6 +280,10 @@ int main(int argc, char **argv)
 	event_ms = new_samples(runs);
 	event_plan_ms = new_samples(runs);
 	event_kernel_ms = new_samples(runs);
+	ev_finalize_ms = new_samples(runs);
+	ev_build_ms = new_samples(runs);
+	ev_diff_ms = new_samples(runs);
+	ev_lower_ms = new_samples(runs);
 
 	/* Load: the first loads are freed again; the model of the last one is kept. */
 	for (int r = 0; r < load_runs; r++) {
@@ -402,7 +408,7 @@ int main(int argc, char **argv)
 		struct nw_plan_diff df;
 		struct nw_batch *b;
 		struct nw_buf err = { 0 };
-		double t1;
+		double t1, t2;
 
 		if (p == NULL) {
 			fprintf(stderr, "bench_enforcer: no pod on %s to replicate\n", node_name);
@@ -411,11 +417,18 @@ int main(int argc, char **argv)
 		t = now_ms();
 		nw_cluster_add_pod(&c, p, NULL);
 		nw_cluster_finalize(&c);
+		t1 = now_ms();
+		sample(&ev_finalize_ms, t1 - t);
 		build(&c, &po, &next);
+		t2 = now_ms();
+		sample(&ev_build_ms, t2 - t1);
 		nw_plan_diff(&plan, &next, &df);
+		t1 = now_ms();
+		sample(&ev_diff_ms, t1 - t2);
 		b = nw_batch_new(false);
 		nw_lower_diff(b, &plan, &next, &df);
 		nw_batch_finish(b);
+		sample(&ev_lower_ms, now_ms() - t1);
 		sample(&event_plan_ms, now_ms() - t);
 		event_msgs = nw_batch_messages(b);
 		t1 = now_ms();
@@ -446,6 +459,10 @@ int main(int argc, char **argv)
 	print_stat("resync_ms", &resync_ms);
 	print_stat("event_ms", &event_ms);
 	print_stat("event_userspace_ms", &event_plan_ms);
+	print_stat("event_finalize_ms", &ev_finalize_ms);
+	print_stat("event_plan_ms", &ev_build_ms);
+	print_stat("event_diff_ms", &ev_diff_ms);
+	print_stat("event_lower_ms", &ev_lower_ms);
 	if (kernel)
 		print_stat("event_kernel_ms", &event_kernel_ms);
 	printf(" peak_rss_mib=%.1f\n", (double)ru.ru_maxrss / 1024.0);
@@ -466,5 +483,9 @@ int main(int argc, char **argv)
 	free(event_ms.v);
 	free(event_plan_ms.v);
 	free(event_kernel_ms.v);
+	free(ev_finalize_ms.v);
+	free(ev_build_ms.v);
+	free(ev_diff_ms.v);
+	free(ev_lower_ms.v);
 	return 0;
 }

@@ -10,8 +10,9 @@ packages=(
 	# Kubernetes API (libcurl), capture (libpcap), tests (Criterion)
 	libyaml-dev libyajl-dev libnftnl-dev libmnl-dev libcurl4-openssl-dev libpcap-dev libcriterion-dev
 	# running and checking: nft(8) for the loadability tests, iproute2 for humans,
-	# iperf3 and time for the benchmarks
-	nftables iproute2 iperf3 time
+	# and for the benchmarks (bench/run): iperf3, time, jq, and iptables + ipset for
+	# the iptables enforcer netward is measured against
+	nftables iproute2 iperf3 time jq iptables ipset
 )
 
 missing=()

@@ -67,11 +67,9 @@ for f in build-fuzz/tests/fuzz/fuzz_*; do
 	rm -rf "$corpus"
 done
 
-step "benchmarks (smoke runs; the figures are in docs/performance.md)"
-bench/bench_eval.sh --quick
-record bench-eval-smoke $?
-bench/bench_enforcer.sh --quick
-record bench-enforcer-smoke $?
+step "benchmarks (smoke run, about a minute; the figures are in docs/performance.md: bench/run)"
+bench/run --quick --prefix bsmoke-$$
+record bench-smoke $?
 
 # Nothing may be left behind.
 left=$(ls /run/netns 2>/dev/null | grep -c '^nwl-' || true)
