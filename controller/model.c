@@ -582,6 +582,98 @@ bool nw_cluster_add_policy(struct nw_cluster *c, struct nw_policy *p, struct nw_
 	return true;
 }
 
+/*
+ * Removal (the agent applies DELETED events). The vectors lose their order
+ * (the last entry fills the gap); nw_cluster_finalize sorts them again.
+ */
+static void unlink_pod(struct nw_cluster *c, struct nw_pod *p);
+
+static void vec_remove_ptr(void **v, size_t *n, uint32_t hint, const void *x)
+{
+	size_t i = hint < *n && v[hint] == x ? hint : 0;
+
+	while (i < *n && v[i] != x)
+		i++;
+	if (i < *n)
+		v[i] = v[--*n];
+}
+
+bool nw_cluster_remove_pod(struct nw_cluster *c, const char *ns, const char *name)
+{
+	struct name_key k = { ns, name, 0 };
+	struct nw_pod *p = nw_hmap_del(&c->pod_index, name_hash(ns, name, 0), pod_eq, &k);
+
+	if (p == NULL)
+		return false;
+	vec_remove_ptr((void **)c->pods.v, &c->pods.n, p->idx, p);
+	unlink_pod(c, p);
+	nw_pod_free(p);
+	c->finalized = false;
+	return true;
+}
+
+bool nw_cluster_remove_workload(struct nw_cluster *c, const char *ns, int kind, const char *name)
+{
+	struct name_key k = { ns, name, kind };
+	struct nw_workload *w = nw_hmap_del(&c->wl_index, name_hash(ns, name, kind), wl_eq, &k);
+
+	if (w == NULL)
+		return false;
+	vec_remove_ptr((void **)c->workloads.v, &c->workloads.n, UINT32_MAX, w);
+	for (size_t i = 0; i < c->pods.n; i++)
+		if (c->pods.v[i]->workload == w)
+			c->pods.v[i]->workload = NULL;
+	for (size_t i = 0; i < c->workloads.n; i++)
+		if (c->workloads.v[i]->owner == w)
+			c->workloads.v[i]->owner = NULL;
+	nw_workload_free(w);
+	c->finalized = false;
+	return true;
+}
+
+bool nw_cluster_remove_service(struct nw_cluster *c, const char *ns, const char *name)
+{
+	struct name_key k = { ns, name, 0 };
+	struct nw_service *s = nw_hmap_del(&c->svc_index, name_hash(ns, name, 0), svc_eq, &k);
+
+	if (s == NULL)
+		return false;
+	vec_remove_ptr((void **)c->services.v, &c->services.n, UINT32_MAX, s);
+	nw_service_free(s);
+	c->finalized = false;
+	return true;
+}
+
+bool nw_cluster_remove_policy(struct nw_cluster *c, const char *ns, const char *name)
+{
+	struct name_key k = { ns, name, 0 };
+	struct nw_policy *p = nw_hmap_del(&c->pol_index, name_hash(ns, name, 0), pol_eq, &k);
+
+	if (p == NULL)
+		return false;
+	vec_remove_ptr((void **)c->policies.v, &c->policies.n, p->idx, p);
+	nw_policy_free(p);
+	c->finalized = false;
+	return true;
+}
+
+bool nw_cluster_undefine_ns(struct nw_cluster *c, const char *name)
+{
+	struct nw_namespace *ns = nw_cluster_ns(c, name, false);
+	const char *kv[2];
+
+	if (ns == NULL || ns->implicit)
+		return false;
+	/* Pods may still name it (their DELETED events can come later): keep the object. */
+	ns->implicit = true;
+	kv[0] = NS_NAME_LABEL;
+	kv[1] = ns->name;
+	ns->labels = nw_labels_intern(c, kv, 1);
+	memset(&ns->loc, 0, sizeof(ns->loc));
+	c->finalized = false;
+	return true;
+}
+
 void nw_pod_free(struct nw_pod *p)
 {
 	free(p);
@@ -838,6 +930,21 @@ void nw_cluster_index_ips(struct nw_cluster *c)
 			}
 			nw_vec_push(&e->pods, p);
 		}
+	}
+}
+
+/* Drops the references to a pod that is going away: workload members, addresses. */
+static void unlink_pod(struct nw_cluster *c, struct nw_pod *p)
+{
+	struct nw_workload *o = find_owner(c, p->ns, p->owner_kind, p->owner_name);
+
+	for (int depth = 0; o != NULL && depth < 8; o = o->owner, depth++)
+		vec_remove_ptr((void **)o->members.v, &o->members.n, UINT32_MAX, p);
+	for (uint8_t j = 0; j < p->n_ips; j++) {
+		struct ip_entry *e = nw_hmap_get(&c->ip_index, addr_hash(&p->ips[j]), ip_eq, &p->ips[j]);
+
+		if (e != NULL)
+			vec_remove_ptr((void **)e->pods.v, &e->pods.n, UINT32_MAX, p);
 	}
 }
 

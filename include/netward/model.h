@@ -252,6 +252,17 @@ struct nw_namespace *nw_cluster_define_ns(struct nw_cluster *c, const char *name
 					  const struct nw_labels *labels, const struct nw_loc *loc,
 					  struct nw_loc *prev);
 
+/*
+ * Removing objects (the agent applies DELETED events); false if absent. A
+ * removed namespace becomes implicit again (pods may still name it).
+ * Finalize afterwards.
+ */
+bool nw_cluster_remove_pod(struct nw_cluster *c, const char *ns, const char *name);
+bool nw_cluster_remove_workload(struct nw_cluster *c, const char *ns, int kind, const char *name);
+bool nw_cluster_remove_service(struct nw_cluster *c, const char *ns, const char *name);
+bool nw_cluster_remove_policy(struct nw_cluster *c, const char *ns, const char *name);
+bool nw_cluster_undefine_ns(struct nw_cluster *c, const char *name);
+
 void nw_pod_free(struct nw_pod *p);
 void nw_workload_free(struct nw_workload *w);
 void nw_service_free(struct nw_service *s);
