@@ -49,7 +49,12 @@ static const char usage[] =
 	"      --log-syncs         log the timings of every sync (for benchmarks)\n"
 	"      --check-interval S  how often the kernel's table is compared with the plan and put\n"
 	"                          back if someone changed it (default 30)\n"
+	"      --api-page-size N   objects per list page (default 500)\n"
 	"  -h, --help              show this help\n"
+	"\n"
+	"In a pod, the API is reached with the service account (KUBERNETES_SERVICE_HOST and\n"
+	"_PORT, the token and CA under /var/run/secrets/kubernetes.io/serviceaccount, or\n"
+	"NETWARD_SERVICEACCOUNT_DIR).\n"
 	"\n"
 	"Exit status: 0 stopped by SIGTERM or SIGINT, 2 usage error, 3 environment error (no\n"
 	"root, no nftables, no API access).\n";
@@ -69,6 +74,7 @@ enum {
 	OPT_KEEP,
 	OPT_LOG_SYNCS,
 	OPT_CHECK,
+	OPT_PAGE_SIZE,
 };
 
 struct agent_args {
@@ -202,6 +208,7 @@ static int parse(struct agent_args *a, int argc, char **argv)
 					      { "keep-connections", no_argument, NULL, OPT_KEEP },
 					      { "log-syncs", no_argument, NULL, OPT_LOG_SYNCS },
 					      { "check-interval", required_argument, NULL, OPT_CHECK },
+					      { "api-page-size", required_argument, NULL, OPT_PAGE_SIZE },
 					      { "help", no_argument, NULL, 'h' },
 					      { NULL, 0, NULL, 0 } };
 	bool uplinks_from_flags = false, cidrs_from_flags = false;
@@ -282,6 +289,13 @@ static int parse(struct agent_args *a, int argc, char **argv)
 				return cli_usage_error("agent", "--check-interval: must be at least 1 second");
 			a->o.check_s = (unsigned)n;
 			break;
+		case OPT_PAGE_SIZE:
+			if ((ret = parse_uint_opt("--api-page-size", optarg, 100000, &n)) != 0)
+				return ret;
+			if (n == 0)
+				return cli_usage_error("agent", "--api-page-size: must be at least 1");
+			a->o.kube_opts.page_size = (unsigned)n;
+			break;
 		default:
 			return cli_usage_error("agent", "unknown option");
 		}
@@ -324,7 +338,7 @@ int cmd_agent(int argc, char **argv)
 	} else {
 		const char *host = getenv("KUBERNETES_SERVICE_HOST");
 		int r = a.kubeconfig == NULL && host != NULL && host[0] != '\0'
-				? nw_kube_config_in_cluster(&kc, NULL, &err)
+				? nw_kube_config_in_cluster(&kc, getenv("NETWARD_SERVICEACCOUNT_DIR"), &err)
 				: nw_kube_config_load(&kc, a.kubeconfig, a.context, &err);
 
 		if (r < 0) {

@@ -258,7 +258,11 @@ static int failed(struct nw_kstream *s, yajl_status st, const void *data, size_t
 	} else {
 		unsigned char *msg = yajl_get_error(s->h, 0, data, len);
 
-		nw_buf_printf(err, "invalid JSON from the API server: %s", (const char *)msg);
+		size_t n = strlen((const char *)msg);
+
+		while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+			n--;
+		nw_buf_printf(err, "invalid JSON from the API server: %.*s", (int)n, (const char *)msg);
 		yajl_free_error(s->h, msg);
 	}
 	(void)st;

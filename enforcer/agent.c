@@ -62,7 +62,7 @@ struct agent {
 
 	/* Metrics. */
 	uint64_t events[NW_SK__COUNT][3];
-	uint64_t syncs, syncs_noop, sync_errors, kernel_errors, table_repairs, ct_deleted, reloads, reload_errors;
+	uint64_t syncs, syncs_noop, commits, sync_errors, kernel_errors, table_repairs, ct_deleted, reloads, reload_errors;
 	uint64_t object_errors;
 	struct nw_hist sync_hist, latency_hist;
 	NW_VEC(struct denied) denied;
@@ -148,7 +148,7 @@ static void on_list_end(void *arg, int id)
 	size_t removed = nw_store_relist_end(&a->store, id);
 
 	if (removed > 0)
-		logf_(a, "relist of %ss: %zu gone while the watch was down", nw_store_kind_name(id), removed);
+		logf_(a, "relist (%s): %zu gone while the watch was down", nw_store_kind_name(id), removed);
 	/* The first sync waits for every first list; a relist syncs only what changed. */
 	if (!a->have_applied || removed > 0)
 		mark_dirty(a);
@@ -170,7 +170,8 @@ static void on_problem(void *arg, int id, const char *msg)
 {
 	struct agent *a = arg;
 
-	logf_(a, "API (%ss): %s", nw_store_kind_name(id), msg);
+	(void)id; /* the message names the path */
+	logf_(a, "API: %s", msg);
 }
 
 /* ---- directory mode ---- */
@@ -362,8 +363,10 @@ static void sync_now(struct agent *a)
 		goto out;
 	}
 	t_commit = now_precise_ms();
-	if (b == NULL && !replace)
+	if (b == NULL)
 		a->syncs_noop++;
+	else
+		a->commits++;
 	if (a->have_applied)
 		nw_plan_free(&a->applied);
 	a->applied = plan;
@@ -504,6 +507,7 @@ static void write_metrics(struct agent *a, struct nw_buf *out)
 	metric(out, "netward_syncs_total", "counter", "Syncs of the plan to the kernel (including no-ops)",
 	       (double)a->syncs);
 	metric(out, "netward_syncs_noop_total", "counter", "Syncs that found nothing to send", (double)a->syncs_noop);
+	metric(out, "netward_commits_total", "counter", "Transactions committed to the kernel", (double)a->commits);
 	metric(out, "netward_sync_errors_total", "counter", "Syncs that failed", (double)a->sync_errors);
 	metric(out, "netward_kernel_errors_total", "counter", "Transactions the kernel rejected",
 	       (double)a->kernel_errors);
