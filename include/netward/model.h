@@ -208,6 +208,15 @@ struct nw_cluster {
 	/* Objects skipped because their kind is not modelled, for -v. */
 	NW_VEC(char *) skipped;
 	bool finalized;
+	/*
+	 * Told about every pod added (after) or removed (before it is freed)
+	 * and every namespace whose labels changed: the agent's resolver.
+	 */
+	struct {
+		void (*on_pod)(void *arg, struct nw_pod *p, bool added);
+		void (*on_namespace)(void *arg, struct nw_namespace *ns);
+		void *arg;
+	} watch;
 };
 
 void nw_cluster_init(struct nw_cluster *c);

@@ -242,3 +242,131 @@ Test(store, default_deny_follows_namespace_labels)
 	nw_store_prepare(&st);
 	cr_assert_eq(st.c.policies.n, 0);
 }
+
+/* Churn: pods added, relabelled and removed at random; after every finalize
+ * the pods are sorted, numbered, and found by name and by address exactly as
+ * a model built from scratch would find them. */
+Test(store, model_stays_consistent_under_churn)
+{
+	uint64_t seed = 7;
+	bool present[200] = { false };
+
+	for (int step = 0; step < 3000; step++) {
+		int i;
+		char name[16], ip[32], labels[32];
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		i = (int)((seed >> 33) % 200);
+		snprintf(name, sizeof(name), "p%03d", i);
+		snprintf(ip, sizeof(ip), "10.1.%d.%d", i / 100, i % 100 + 1);
+		snprintf(labels, sizeof(labels), "{\"v\":\"%d\"}", (int)((seed >> 20) % 3));
+		if (present[i] && (seed >> 40) % 2 == 0) {
+			apply_pod(NW_EV_DELETED, i % 2 ? "a" : "b", name, "{}", ip, "");
+			present[i] = false;
+		} else {
+			apply_pod(present[i] ? NW_EV_MODIFIED : NW_EV_ADDED, i % 2 ? "a" : "b", name, labels, ip, "");
+			present[i] = true;
+		}
+		if (step % 50 == 0) {
+			size_t n = 0;
+
+			nw_store_prepare(&st);
+			for (size_t k = 1; k < st.c.pods.n; k++) {
+				const struct nw_pod *x = st.c.pods.v[k - 1], *y = st.c.pods.v[k];
+				int r = strcmp(x->ns->name, y->ns->name);
+				cr_assert(r < 0 || (r == 0 && strcmp(x->name, y->name) < 0), "pods out of order at %zu", k);
+			}
+			for (size_t k = 0; k < st.c.pods.n; k++)
+				cr_assert_eq(st.c.pods.v[k]->idx, k);
+			for (int k = 0; k < 200; k++) {
+				struct nw_pod *by_ip[2];
+				struct nw_addr a;
+				char kn[16], kip[32];
+
+				snprintf(kn, sizeof(kn), "p%03d", k);
+				snprintf(kip, sizeof(kip), "10.1.%d.%d", k / 100, k % 100 + 1);
+				nw_addr_parse(kip, &a);
+				cr_assert_eq(nw_cluster_pod(&st.c, k % 2 ? "a" : "b", kn) != NULL, present[k]);
+				cr_assert_eq(nw_cluster_pods_by_ip(&st.c, &a, by_ip, 2), present[k] ? 1u : 0u, "%s", kip);
+				if (present[k])
+					cr_assert_str_eq(by_ip[0]->name, kn);
+				n += present[k];
+			}
+			cr_assert_eq(st.c.pods.n, n);
+		}
+	}
+}
+
+#include <netward/resolve.h>
+
+/* Plans built with the resolver's cached groups equal plans built afresh,
+ * through pod churn, relabelling, namespace label changes and policy edits. */
+Test(store, resolver_plans_equal_fresh_plans)
+{
+	struct nw_resolver *res = nw_resolver_new(&st.c);
+	uint64_t seed = 11;
+	const char *policies[] = {
+		"{\"metadata\":{\"name\":\"p1\",\"namespace\":\"a\"},\"spec\":{\"podSelector\":{\"matchLabels\":{\"v\":\"0\"}},"
+		"\"ingress\":[{\"from\":[{\"podSelector\":{\"matchLabels\":{\"v\":\"1\"}}},"
+		"{\"namespaceSelector\":{\"matchLabels\":{\"team\":\"t1\"}},\"podSelector\":{}}]}],"
+		"\"egress\":[{\"to\":[{\"namespaceSelector\":{}}],\"ports\":[{\"port\":\"http\"}]}]}}",
+		"{\"metadata\":{\"name\":\"p2\",\"namespace\":\"b\"},\"spec\":{\"podSelector\":{},"
+		"\"ingress\":[{\"from\":[{\"podSelector\":{\"matchExpressions\":[{\"key\":\"v\",\"operator\":\"In\","
+		"\"values\":[\"1\",\"2\"]}]}}]}]}}",
+	};
+
+	apply(NW_SK_NAMESPACE, NW_EV_ADDED, "{\"metadata\":{\"name\":\"a\"}}");
+	apply(NW_SK_NAMESPACE, NW_EV_ADDED, "{\"metadata\":{\"name\":\"b\"}}");
+	for (int step = 0; step < 600; step++) {
+		int i;
+		char name[16], ip[32], labels[32], ns_json[128];
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		i = (int)((seed >> 33) % 60);
+		snprintf(name, sizeof(name), "p%02d", i);
+		snprintf(ip, sizeof(ip), "10.2.0.%d", i + 1);
+		snprintf(labels, sizeof(labels), "{\"v\":\"%d\"}", (int)((seed >> 20) % 3));
+		switch ((seed >> 45) % 8) {
+		case 0:
+			apply_pod(NW_EV_DELETED, i % 2 ? "a" : "b", name, "{}", ip, "");
+			break;
+		case 1:
+			snprintf(ns_json, sizeof(ns_json), "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"team\":\"t%d\"}}}",
+				 i % 2 ? "a" : "b", (int)((seed >> 10) % 2));
+			apply(NW_SK_NAMESPACE, NW_EV_MODIFIED, ns_json);
+			break;
+		case 2:
+			apply(NW_SK_POLICY, (seed >> 12) % 2 ? NW_EV_ADDED : NW_EV_DELETED, policies[(seed >> 14) % 2]);
+			break;
+		default:
+			apply_pod(NW_EV_ADDED, i % 2 ? "a" : "b", name, labels, ip, "");
+		}
+		if (step % 10 == 0) {
+			struct nw_plan fresh, cached;
+			struct nw_plan_opts po = { 0 }, pc = { 0 };
+			NW_VEC(struct nw_plan_local) locals = { 0 };
+			struct nw_buf a = { 0 }, b = { 0 };
+
+			nw_store_prepare(&st);
+			for (size_t k = 0; k < st.c.pods.n; k += 3) {
+				struct nw_plan_local l = { st.c.pods.v[k], NULL };
+				nw_vec_push(&locals, l);
+			}
+			pc.resolver = res;
+			nw_plan_build(&fresh, &st.c, locals.v, locals.n, &po);
+			nw_plan_build(&cached, &st.c, locals.v, locals.n, &pc);
+			nw_plan_format_nft(&fresh, false, &a);
+			nw_plan_format_nft(&cached, false, &b);
+			cr_assert_str_eq(b.s, a.s, "step %d", step);
+			cr_assert_eq(nw_plan_digest(&cached), nw_plan_digest(&fresh));
+			nw_buf_free(&a);
+			nw_buf_free(&b);
+			nw_plan_free(&fresh);
+			nw_plan_free(&cached);
+			nw_vec_free(&locals);
+		}
+	}
+	cr_assert_gt(nw_resolver_stats(res).hits, 0);
+	cr_assert_gt(nw_resolver_stats(res).updates, 0);
+	nw_resolver_free(res);
+}
