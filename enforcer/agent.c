@@ -14,6 +14,7 @@
 #include <netward/nft.h>
 #include <netward/plan.h>
 #include <netward/prom.h>
+#include <netward/resolve.h>
 #include <netward/store.h>
 
 #include <dirent.h>
@@ -40,6 +41,7 @@ struct denied {
 struct agent {
 	const struct nw_agent_opts *o;
 	struct nw_store store;
+	struct nw_resolver *resolver; /* address groups kept between syncs */
 	struct nw_kube *kube;
 	struct nw_nft *nft;
 	struct nw_ifdisc *ifd;
@@ -223,8 +225,10 @@ static bool reload_dir(struct agent *a)
 		return false;
 	}
 	nw_diags_free(&d);
+	nw_resolver_free(a->resolver);
 	nw_cluster_free(&a->store.c);
 	a->store.c = fresh;
+	a->resolver = nw_resolver_new(&a->store.c);
 	return true;
 }
 
@@ -302,6 +306,7 @@ static void build_plan(struct agent *a, struct nw_plan *plan)
 	po.audit = a->o->audit;
 	po.log_group = a->o->log_group;
 	po.log_rate = a->o->log_rate;
+	po.resolver = a->resolver;
 	nw_plan_build(plan, c, locals.v, locals.n, &po);
 	/* The plan outlives these pods (it is diffed against the next one). */
 	for (size_t i = 0; i < plan->pods.n; i++)
@@ -683,6 +688,7 @@ static void teardown(struct agent *a)
 	for (size_t i = 0; i < a->denied.n; i++)
 		free(a->denied.v[i].pod);
 	nw_vec_free(&a->denied);
+	nw_resolver_free(a->resolver);
 	nw_store_free(&a->store);
 }
 
@@ -710,6 +716,7 @@ int nw_agent_run(const struct nw_agent_opts *o)
 	a.o = o;
 	a.sigfd = a.inofd = -1;
 	nw_store_init(&a.store, o->default_deny);
+	a.resolver = nw_resolver_new(&a.store.c);
 	ret = setup(&a);
 	if (ret != 0) {
 		teardown(&a);
