@@ -123,11 +123,15 @@ int cmd_diff(int argc, char **argv)
 		uint16_t port = c->ports.r.v[0].lo ? c->ports.r.v[0].lo : 1;
 		struct nw_buf t = { 0 };
 
-		nw_portset_format(&c->ports, &t);
-		nw_buf_printf(&t, "/%s", nw_proto_name(c->proto));
+		if (nw_portset_full(&c->ports)) {
+			nw_buf_printf(&t, "every %s port", nw_proto_name(c->proto));
+		} else {
+			nw_buf_printf(&t, "%s ", nw_proto_name(c->proto));
+			nw_portset_format(&c->ports, &t);
+		}
 		ct[i].ports = nw_buf_steal(&t);
 		why(&b, &c->new_src, &c->new_dst, c->proto, port, &t);
-		if (c->ports.r.n > 1 || c->ports.r.v[0].lo != c->ports.r.v[0].hi)
+		if (!nw_portset_full(&c->ports) && (c->ports.r.n > 1 || c->ports.r.v[0].lo != c->ports.r.v[0].hi))
 			nw_buf_printf(&t, " (on %u)", port);
 		ct[i].now = nw_buf_steal(&t);
 		why(&a, &c->old_src, &c->old_dst, c->proto, port, &t);

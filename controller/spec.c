@@ -107,9 +107,14 @@ char *nw_spec_path_join(const char *spec_file, const char *rel)
 {
 	const char *slash = strrchr(spec_file, '/');
 
+	size_t n = strlen(rel);
+
+	/* "dir/" and "dir" are the same directory; keep paths in messages clean. */
+	while (n > 1 && rel[n - 1] == '/')
+		n--;
 	if (rel[0] == '/' || slash == NULL || strcmp(rel, "-") == 0)
-		return nw_xstrdup(rel);
-	return nw_xasprintf("%.*s/%s", (int)(slash - spec_file), spec_file, rel);
+		return nw_xstrndup(rel, n);
+	return nw_xasprintf("%.*s/%.*s", (int)(slash - spec_file), spec_file, (int)n, rel);
 }
 
 static bool upper_eq(const char *a, const char *b)
