@@ -12,6 +12,9 @@ packages=(
 	# running and checking: nft(8) for the loadability tests, iproute2 for humans,
 	# iperf3 and time for the benchmarks
 	nftables iproute2 iperf3 time
+	# tests of netward test/lint: the kubectl stand-in (python3, PyYAML) and the
+	# report checks (xmllint)
+	python3 python3-yaml libxml2-utils
 )
 
 missing=()
