@@ -309,6 +309,18 @@ static int resolve_case(const struct nw_cluster *c, struct result *r, enum mode 
 		ret = EXIT_USAGE;
 		goto out;
 	}
+	/* A port the destination does not have is a mistake in the spec, not a verdict. */
+	for (size_t j = 0; j < r->dt.pods.n; j++) {
+		const char *note = NULL;
+		if (pt_resolve_port(r->dt.svc, &r->cp, r->dt.pods.v[j], &note) == 0) {
+			struct nw_buf b = { 0 };
+			cli_pod_name(r->dt.pods.v[j], &b);
+			case_error(r->spec, r->c, "port %s on %s: %s", r->c->port, b.s, note);
+			nw_buf_free(&b);
+			ret = EXIT_USAGE;
+			goto out;
+		}
+	}
 	if (mode != MODE_OFFLINE && (r->st.pods.n == 0 || r->dt.pods.n == 0)) {
 		r->status = ST_SKIP;
 		r->message = nw_xstrdup("an address outside the cluster can be tested offline only");
@@ -857,6 +869,10 @@ static int kube_run(const struct opts *o, struct spec_run *sr, const struct nw_e
 			if (p->port == 0)
 				continue;
 			fam = nw_pair_family(p->live_src, p->live_dst, 0);
+			if (nw_pod_addr(p->live_src, fam) == NULL || nw_pod_addr(p->live_dst, fam) == NULL) {
+				p->note = nw_xstrdup("the pods have no address family in common");
+				continue;
+			}
 			kp.ns = p->live_src->ns->name;
 			kp.pod = p->live_src->name;
 			kp.dst = *nw_pod_addr(p->live_dst, fam);

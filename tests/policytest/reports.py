@@ -13,6 +13,8 @@ import tempfile
 import xml.etree.ElementTree as ET
 
 NETWARD = os.environ["NETWARD"]
+if "/" in NETWARD:
+    NETWARD = os.path.abspath(NETWARD)
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPEC = os.path.join(HERE, "specs", "mixed.test.yaml")
 LINT = os.path.join(HERE, "golden", "lint-all")
