@@ -59,7 +59,8 @@ void nw_vec_grow_(void **v, size_t *cap, size_t need, size_t elem);
 		(vec)->v = NULL;                                               \
 		(vec)->n = (vec)->cap = 0;                                     \
 	} while (0)
-#define nw_vec_foreach(vec, it) for ((it) = (vec)->v; (it) < (vec)->v + (vec)->n; (it)++)
+/* An empty vector may have no storage: never compute NULL + 0. */
+#define nw_vec_foreach(vec, it) for ((it) = (vec)->v; (it) != NULL && (it) < (vec)->v + (vec)->n; (it)++)
 
 /* A string builder; .s is always NUL-terminated once anything was added. */
 struct nw_buf {
