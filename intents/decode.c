@@ -549,11 +549,14 @@ static void decode_call_v1(struct dec *dc, const struct nw_node *m, struct nw_in
 	nw_check_fields(ctx, m, fields);
 	if (!dc->v1beta1) {
 		/* azureActions and azureDataActions came with v1beta1. */
-		if (nw_map_get(m, "azureActions") != NULL)
-			WITH_KEY(ctx, "azureActions", nw_derr(ctx, nw_map_get(m, "azureActions"), "unknown field \"azureActions\""));
-		if (nw_map_get(m, "azureDataActions") != NULL)
-			WITH_KEY(ctx, "azureDataActions",
-				 nw_derr(ctx, nw_map_get(m, "azureDataActions"), "unknown field \"azureDataActions\""));
+		static const char *const v1beta1_only[] = { "azureActions", "azureDataActions", NULL };
+		for (uint32_t i = 0; i < m->n; i++) {
+			char tmp[64];
+			const char *k = nw_key_text(m->items[2 * i], tmp);
+			for (const char *const *f = v1beta1_only; *f; f++)
+				if (strcmp(k, *f) == 0)
+					nw_derr(ctx, m->items[2 * i], "unknown field \"%s\" (it came with v1beta1)", k);
+		}
 	}
 	name = nw_get_str(ctx, m, "name");
 	kind = nw_get_str(ctx, m, "kind");
@@ -748,9 +751,9 @@ static bool decode_meta(struct nw_dctx *ctx, const struct nw_node *obj, const ch
 	}
 	nw_dctx_set_obj(ctx, kind, *ns, *name);
 	if ((why = nw_check_dns_label(*ns)) != NULL)
-		nw_derr(ctx, nw_map_get(md, "namespace"), "namespace: invalid name \"%s\": %s", *ns, why);
+		WITH_KEY(ctx, "namespace", nw_derr(ctx, nw_map_get(md, "namespace"), "invalid name \"%s\": %s", *ns, why));
 	if ((why = nw_check_dns_subdomain(*name)) != NULL)
-		nw_derr(ctx, nw_map_get(md, "name"), "name: invalid name \"%s\": %s", *name, why);
+		WITH_KEY(ctx, "name", nw_derr(ctx, nw_map_get(md, "name"), "invalid name \"%s\": %s", *name, why));
 	nw_decode_labels(ctx, md, "labels");
 	nw_path_pop(ctx, mark);
 	return true;
