@@ -304,7 +304,7 @@ static void name_hint(const struct ix *x, const char *ns, const char *name, stru
 	}
 	if (nw_cluster_service(x->c, ns, name) != NULL)
 		nw_buf_printf(b, "%sService", n++ ? ", " : " (there is a ");
-	if (nw_cluster_pod(x->c, ns, name) != NULL)
+	if (nw_cluster_pod(x->c, ns, name) != NULL && !nw_cluster_pod(x->c, ns, name)->synthetic)
 		nw_buf_printf(b, "%sPod", n++ ? ", " : " (there is a ");
 	if (n)
 		nw_buf_printf(b, " %s/%s: set kind to match)", ns, name);
