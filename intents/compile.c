@@ -835,6 +835,8 @@ static void compile_otterize(struct cc *cc)
 		oz_id(&e->id, true, &b);
 		nw_out_set_str(o, nw_np_labels(o, doc->doc), OZ "network-policy", b.s);
 		oz_pod_selector(cc, nw_out_get(spec_of(doc->doc), "podSelector"), &e->id);
+		nw_out_comment(o, doc->doc, "netward intents, Otterize's names and labels: %s/%s%s%s%s", e->id.ns, e->id.name,
+			       e->id.kind ? " (" : " (any kind)", e->id.kind ? e->id.kind : "", e->id.kind ? ")" : "");
 		if (e->server)
 			oz_ingress(cc, doc, &e->id);
 		if (e->client)
