@@ -144,12 +144,40 @@ size_t nw_intents_add_policies(struct nw_cluster *c, const struct nw_intents_pol
 	return d->errors - before;
 }
 
+size_t nw_intents_remove_policies(struct nw_cluster *c)
+{
+	size_t removed = 0, n = c->policies.n;
+	struct nw_policy **keep = nw_xcalloc(n + 1, sizeof(*keep));
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct nw_policy *p = c->policies.v[i];
+		if (p->origin != NULL && strcmp(p->origin, NW_INTENTS_ORIGIN) == 0) {
+			nw_policy_free(p);
+			removed++;
+		} else {
+			keep[k++] = p;
+		}
+	}
+	if (removed > 0) {
+		/* The model has no removal: the index is rebuilt from the policies that stay. */
+		nw_hmap_free(&c->pol_index);
+		c->policies.n = 0;
+		for (size_t i = 0; i < k; i++)
+			nw_cluster_add_policy(c, keep[i], NULL);
+		nw_cluster_finalize(c);
+	}
+	free(keep);
+	return removed;
+}
+
 size_t nw_intents_enforce(struct nw_cluster *c, const struct nw_intents *set, const struct nw_intents_opts *o,
 			  struct nw_diags *d)
 {
 	struct nw_intents_policies p;
 	size_t errors;
 
+	nw_intents_remove_policies(c);
 	if (!c->finalized)
 		nw_cluster_finalize(c);
 	errors = nw_intents_compile(set, c, o, &p, d);

@@ -173,9 +173,18 @@ size_t nw_intents_compile(const struct nw_intents *set, const struct nw_cluster 
 size_t nw_intents_add_policies(struct nw_cluster *c, const struct nw_intents_policies *p, struct nw_diags *d);
 
 /*
- * compile + add_policies: what the node agent calls after loading the
- * cluster and the ClientIntents/ProtectedService objects. The policies are
- * then evaluated, planned and enforced like any user policy.
+ * Removes the policies an earlier nw_intents_add_policies added (origin
+ * "intents") and re-finalizes the cluster; returns how many. Pods keep the
+ * labels --label-mode otterize gave them until the next add.
+ */
+size_t nw_intents_remove_policies(struct nw_cluster *c);
+
+/*
+ * remove_policies + compile + add_policies: what the node agent calls after
+ * loading the cluster and the ClientIntents/ProtectedService objects, and
+ * again after every change of either (the previous round's policies are
+ * replaced). The policies are then evaluated, planned and enforced like any
+ * user policy.
  */
 size_t nw_intents_enforce(struct nw_cluster *c, const struct nw_intents *set, const struct nw_intents_opts *o,
 			  struct nw_diags *d);

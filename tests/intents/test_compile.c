@@ -349,11 +349,22 @@ Test(intents_enforce, policies_in_the_model_like_user_policies)
 	cr_expect(!it_can(&t, "shop/bystander", "shop/server", NW_PROTO_TCP, 8080));
 	cr_expect(it_can(&t, "shop/bystander", "shop/client", NW_PROTO_TCP, 80), "clients stay open without --egress");
 
-	/* Enforcing again: the names are taken, nothing is replaced behind the user's back. */
+	/* Adding again: the names are taken, nothing is replaced behind the user's back. */
 	cr_expect_eq(nw_intents_compile(&t.set, &t.c, &netward, &pol, &t.d), 0);
 	cr_expect_eq(nw_intents_add_policies(&t.c, &pol, &t.d), 1);
 	cr_expect_not_null(it_find(&t.d, NW_SEV_ERROR, "shop/server-deployment-intents-ingress", "already has a NetworkPolicy"));
 	nw_intents_policies_free(&pol);
+
+	/* Enforcing again (the agent, after a change) replaces the earlier round's policies. */
+	nw_diags_free(&t.d);
+	cr_expect_eq(nw_intents_enforce(&t.c, &t.set, &netward_egress, &t.d), 0, "%s", it_diags(&t.d));
+	cr_expect_not_null(nw_cluster_policy(&t.c, "shop", "client-deployment-intents-egress"));
+	cr_expect_eq(t.c.policies.n, 2);
+	cr_expect(!it_can(&t, "shop/client", "shop/bystander", NW_PROTO_TCP, 80), "now egress-restricted");
+	cr_expect_eq(nw_intents_remove_policies(&t.c), 2);
+	cr_expect_eq(t.c.policies.n, 0);
+	cr_expect_null(nw_cluster_policy(&t.c, "shop", "server-deployment-intents-ingress"));
+	cr_expect(it_can(&t, "shop/bystander", "shop/server", NW_PROTO_TCP, 8080), "open again");
 	it_free(&t);
 }
 
