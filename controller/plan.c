@@ -10,6 +10,7 @@
  * chain only.
  */
 #include <netward/plan.h>
+#include <netward/resolve.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -436,6 +437,23 @@ static struct group *group_of(struct builder *b, const struct nw_policy *p, cons
 	g->set = name_of(b, "peers/%012llx/%d", (unsigned long long)(nw_hash_str(peers_text) & 0xffffffffffffULL), family);
 	nw_hmap_put(&b->groups, h, group_eq, key, g);
 	set = add_set(b, g->set, family == 4 ? NW_ST_ADDR4_EXACT : NW_ST_ADDR6_EXACT, peers_text);
+	if (b->o->resolver != NULL) {
+		/* Kept up to date pod by pod, already sorted by address. */
+		const struct nw_rgroup *rg = nw_resolver_group(b->o->resolver, p, r, family, peers_text);
+
+		nw_vec_reserve(&set->elems, rg->members.n);
+		for (size_t i = 0; i < rg->members.n; i++) {
+			struct nw_pelem el = { 0 };
+
+			nw_vec_push(&g->pods, rg->members.v[i].pod);
+			if (i > 0 && rg->members.v[i].addr == rg->members.v[i - 1].addr)
+				continue;
+			el.lo = el.hi = rg->members.v[i].addr;
+			elem_add(set, el);
+		}
+		nw_buf_free(&k);
+		return g;
+	}
 	/*
 	 * Members: every pod with an address of the family that one of the
 	 * selector peers matches. Namespaces are checked once, not per pod.
@@ -773,6 +791,15 @@ static int elem_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* Address groups from the resolver arrive sorted: skip the sort (a pass, not n log n). */
+static bool elems_sorted(const struct nw_pset *set)
+{
+	for (size_t k = 1; k < set->elems.n; k++)
+		if (elem_cmp(&set->elems.v[k - 1], &set->elems.v[k]) > 0)
+			return false;
+	return true;
+}
+
 int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct nw_plan_local *locals,
 		  size_t n_locals, const struct nw_plan_opts *opts)
 {
@@ -887,7 +914,8 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 		struct nw_pset *set = &plan->sets.v[i];
 		size_t out = 0;
 
-		nw_sort(set->elems.v, set->elems.n, sizeof(*set->elems.v), elem_cmp);
+		if (!elems_sorted(set))
+			nw_sort(set->elems.v, set->elems.n, sizeof(*set->elems.v), elem_cmp);
 		/* Exact-match sets may get the same key twice (a pod listed twice): keep one. */
 		for (size_t k = 0; k < set->elems.n; k++)
 			if (out == 0 || elem_cmp(&set->elems.v[out - 1], &set->elems.v[k]) != 0)
@@ -912,6 +940,8 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 	}
 	nw_hmap_free(&b.groups);
 	nw_hmap_free(&b.set_index);
+	if (opts->resolver != NULL)
+		nw_resolver_sweep(opts->resolver);
 	return 0;
 }
 

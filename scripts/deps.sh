@@ -12,6 +12,8 @@ packages=(
 	# running and checking: nft(8) for the loadability tests, iproute2 for humans,
 	# iperf3 and time for the benchmarks
 	nftables iproute2 iperf3 time
+	# the agent tests: a test API server (python3) over TLS (openssl makes its certificates)
+	python3 openssl
 )
 
 missing=()

@@ -16,6 +16,7 @@ fi
 
 passed=0
 failed=0
+netns_before=$(ls /run/netns 2>/dev/null | grep '^nwl-' | sort)
 step() { echo; echo "==> $*"; }
 record() { # name status
 	if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $1" >&2; fi
@@ -73,11 +74,11 @@ record bench-eval-smoke $?
 bench/bench_enforcer.sh --quick
 record bench-enforcer-smoke $?
 
-# Nothing may be left behind.
-left=$(ls /run/netns 2>/dev/null | grep -c '^nwl-' || true)
-if [ "$left" -ne 0 ]; then
-	echo "test: $left lab network namespaces were left behind" >&2
-	build/netward lab down --all
+# Nothing may be left behind (labs that were up before this run are not ours).
+left=$(comm -13 <(printf '%s\n' "$netns_before") <(ls /run/netns 2>/dev/null | grep '^nwl-' | sort))
+if [ -n "$left" ]; then
+	echo "test: lab network namespaces were left behind:" $left >&2
+	for ns in $left; do ip netns delete "$ns"; done
 	record cleanup 1
 fi
 

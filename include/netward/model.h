@@ -208,6 +208,15 @@ struct nw_cluster {
 	/* Objects skipped because their kind is not modelled, for -v. */
 	NW_VEC(char *) skipped;
 	bool finalized;
+	/*
+	 * Told about every pod added (after) or removed (before it is freed)
+	 * and every namespace whose labels changed: the agent's resolver.
+	 */
+	struct {
+		void (*on_pod)(void *arg, struct nw_pod *p, bool added);
+		void (*on_namespace)(void *arg, struct nw_namespace *ns);
+		void *arg;
+	} watch;
 };
 
 void nw_cluster_init(struct nw_cluster *c);
@@ -251,6 +260,17 @@ bool nw_cluster_add_policy(struct nw_cluster *c, struct nw_policy *p, struct nw_
 struct nw_namespace *nw_cluster_define_ns(struct nw_cluster *c, const char *name,
 					  const struct nw_labels *labels, const struct nw_loc *loc,
 					  struct nw_loc *prev);
+
+/*
+ * Removing objects (the agent applies DELETED events); false if absent. A
+ * removed namespace becomes implicit again (pods may still name it).
+ * Finalize afterwards.
+ */
+bool nw_cluster_remove_pod(struct nw_cluster *c, const char *ns, const char *name);
+bool nw_cluster_remove_workload(struct nw_cluster *c, const char *ns, int kind, const char *name);
+bool nw_cluster_remove_service(struct nw_cluster *c, const char *ns, const char *name);
+bool nw_cluster_remove_policy(struct nw_cluster *c, const char *ns, const char *name);
+bool nw_cluster_undefine_ns(struct nw_cluster *c, const char *name);
 
 void nw_pod_free(struct nw_pod *p);
 void nw_workload_free(struct nw_workload *w);

@@ -157,6 +157,8 @@ struct nw_plan_opts {
 	size_t n_uplinks;
 	const struct nw_cidr *pod_cidrs; /* pod addresses; traffic of unprogrammed pods is dropped */
 	size_t n_pod_cidrs;
+	/* Address groups kept across plans (the agent); NULL: computed afresh. */
+	struct nw_resolver *resolver;
 	bool audit;	    /* log what would be denied, drop nothing */
 	uint16_t log_group; /* NFLOG group of denied packets */
 	uint32_t log_rate;  /* per pod and direction, packets/s */

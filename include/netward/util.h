@@ -121,6 +121,8 @@ typedef bool (*nw_hmap_eq)(const void *entry, const void *key);
 void *nw_hmap_get(const struct nw_hmap *m, uint64_t hash, nw_hmap_eq eq, const void *key);
 /* Inserts entry; returns the existing entry (not replaced) if eq matches one. */
 void *nw_hmap_put(struct nw_hmap *m, uint64_t hash, nw_hmap_eq eq, const void *key, void *entry);
+/* Removes and returns the entry eq matches, or NULL. */
+void *nw_hmap_del(struct nw_hmap *m, uint64_t hash, nw_hmap_eq eq, const void *key);
 void nw_hmap_free(struct nw_hmap *m);
 
 /* Fixed-size bitset helpers over uint64_t words. */
