@@ -95,7 +95,12 @@ static void label_pods(struct nw_cluster *c, const struct nw_intents_policies *p
 			kv[2 * n + 1] = pl->kv[2 * k + 1];
 			n++;
 		}
+		/* A label change is a removal and an addition to whoever watches the pods (the agent's resolver). */
+		if (c->watch.on_pod != NULL)
+			c->watch.on_pod(c->watch.arg, pod, false);
 		pod->labels = nw_labels_intern(c, kv, n);
+		if (c->watch.on_pod != NULL)
+			c->watch.on_pod(c->watch.arg, pod, true);
 		/* A workload's representative pod is made again from the template at every finalize. */
 		if (pod->synthetic && pod->workload != NULL)
 			((struct nw_workload *)pod->workload)->tmpl_labels = pod->labels;
@@ -146,28 +151,25 @@ size_t nw_intents_add_policies(struct nw_cluster *c, const struct nw_intents_pol
 
 size_t nw_intents_remove_policies(struct nw_cluster *c)
 {
-	size_t removed = 0, n = c->policies.n;
-	struct nw_policy **keep = nw_xcalloc(n + 1, sizeof(*keep));
-	size_t k = 0;
+	NW_VEC(char *) names = { 0 };
+	size_t removed = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		struct nw_policy *p = c->policies.v[i];
+	/* Names first: removing reorders the policy vector. */
+	for (size_t i = 0; i < c->policies.n; i++) {
+		const struct nw_policy *p = c->policies.v[i];
 		if (p->origin != NULL && strcmp(p->origin, NW_INTENTS_ORIGIN) == 0) {
-			nw_policy_free(p);
-			removed++;
-		} else {
-			keep[k++] = p;
+			nw_vec_push(&names, nw_xstrdup(p->ns->name));
+			nw_vec_push(&names, nw_xstrdup(p->name));
 		}
 	}
-	if (removed > 0) {
-		/* The model has no removal: the index is rebuilt from the policies that stay. */
-		nw_hmap_free(&c->pol_index);
-		c->policies.n = 0;
-		for (size_t i = 0; i < k; i++)
-			nw_cluster_add_policy(c, keep[i], NULL);
-		nw_cluster_finalize(c);
+	for (size_t i = 0; i + 1 < names.n; i += 2) {
+		removed += nw_cluster_remove_policy(c, names.v[i], names.v[i + 1]);
+		free(names.v[i]);
+		free(names.v[i + 1]);
 	}
-	free(keep);
+	nw_vec_free(&names);
+	if (removed > 0)
+		nw_cluster_finalize(c);
 	return removed;
 }
 
