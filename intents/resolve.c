@@ -310,6 +310,143 @@ static void name_hint(const struct ix *x, const char *ns, const char *name, stru
 		nw_buf_printf(b, " %s/%s: set kind to match)", ns, name);
 }
 
+/*
+ * A pod's root owner from what the pod itself says, for inputs that hold pods
+ * but not their workloads (the agent watches pods, not Deployments): a
+ * ReplicaSet named <deployment>-<pod-template-hash> stands for its
+ * Deployment, as the Deployment controller names them.
+ */
+static void pod_root(const struct nw_pod *p, struct nw_buf *name, const char **kind)
+{
+	const char *hash;
+	size_t on, hn;
+
+	if (p->workload != NULL) {
+		nw_buf_puts(name, p->workload->name);
+		*kind = nw_wl_kind_name(p->workload->kind);
+		return;
+	}
+	if (p->owner_kind == NULL || p->owner_name == NULL) {
+		nw_buf_puts(name, p->name);
+		*kind = "Pod";
+		return;
+	}
+	hash = labels_get_str(p->labels, "pod-template-hash");
+	on = strlen(p->owner_name);
+	hn = hash ? strlen(hash) : 0;
+	if (strcmp(p->owner_kind, "ReplicaSet") == 0 && hash != NULL && hn > 0 && on > hn + 1 &&
+	    p->owner_name[on - hn - 1] == '-' && strcmp(p->owner_name + on - hn, hash) == 0) {
+		nw_buf_add(name, p->owner_name, on - hn - 1);
+		*kind = "Deployment";
+		return;
+	}
+	nw_buf_puts(name, p->owner_name);
+	*kind = p->owner_kind;
+}
+
+/* Labels that differ between the pods of one workload (revisions, ordinals, job runs). */
+static bool per_pod_label(const char *k)
+{
+	static const char *const keys[] = { "pod-template-hash", "controller-revision-hash",
+					    "statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index",
+					    "controller-uid", "batch.kubernetes.io/controller-uid", "job-name",
+					    "batch.kubernetes.io/job-name", "pod-template-generation", NULL };
+
+	for (const char *const *p = keys; *p; p++)
+		if (strcmp(*p, k) == 0)
+			return true;
+	return strncmp(k, "intents.otterize.com/", 21) == 0;
+}
+
+/*
+ * The workload is not in the inputs but its pods are: they are selected by
+ * the labels they all share (less per-pod ones), which the overlap warning
+ * then checks against every other pod.
+ */
+static int resolve_by_pods(struct ix *x, const char *ns, const char *name, const char *kind, const struct where *w)
+{
+	NW_VEC(const struct nw_pod *) pods = { 0 };
+	struct nw_buf root = { 0 };
+	const char *rkind = NULL, *found_kind = NULL;
+	struct ix_ep *e;
+	int i;
+
+	for (size_t k = 0; k < x->c->pods.n; k++) {
+		const struct nw_pod *p = x->c->pods.v[k];
+		if (strcmp(p->ns->name, ns) != 0 || p->synthetic || p->host_network)
+			continue;
+		nw_buf_reset(&root);
+		pod_root(p, &root, &rkind);
+		if (strcmp(nw_buf_str(&root), name) != 0 || strcmp(rkind, "Pod") == 0 ||
+		    (kind != NULL && strcmp(kind, rkind) != 0))
+			continue;
+		if (found_kind != NULL && strcmp(found_kind, rkind) != 0) {
+			werr(w, NW_SEV_ERROR, "\"%s\" in namespace %s is ambiguous (pods of a %s and of a %s): set kind", name,
+			     ns, found_kind, rkind);
+			nw_vec_free(&pods);
+			nw_buf_free(&root);
+			return -2;
+		}
+		found_kind = rkind;
+		nw_vec_push(&pods, p);
+	}
+	nw_buf_free(&root);
+	if (pods.n == 0)
+		return -1;
+	if ((i = ep_find(x, IX_EP_WORKLOAD, ns, found_kind, name)) >= 0) {
+		nw_vec_free(&pods);
+		return x->eps.v[i]->sel != NULL ? i : -2;
+	}
+	e = nw_xcalloc(1, sizeof(*e));
+	e->type = IX_EP_WORKLOAD;
+	e->ns = pods.v[0]->ns->name;
+	e->kind = found_kind;
+	e->name = pods.v[0]->owner_name; /* replaced below by the interned root name */
+	e->label = nw_xasprintf("%s/%s/%s", ns, found_kind, name);
+	{
+		/* The name as a stable string: the label's tail is it. */
+		e->name = strrchr(e->label, '/') + 1;
+	}
+	for (size_t k = 0; k < pods.n; k++)
+		nw_vec_push(&e->pods, pods.v[k]);
+	{
+		const struct nw_labels *first = pods.v[0]->labels;
+		const char **kv = nw_xcalloc(2 * (size_t)first->n + 1, sizeof(char *));
+		uint32_t n = 0;
+		for (uint32_t k = 0; k < first->n; k++) {
+			bool all = !per_pod_label(first->kv[2 * k]);
+			for (size_t j = 1; j < pods.n && all; j++) {
+				const char *v = labels_get_str(pods.v[j]->labels, first->kv[2 * k]);
+				all = v != NULL && strcmp(v, first->kv[2 * k + 1]) == 0;
+			}
+			if (all) {
+				kv[2 * n] = first->kv[2 * k];
+				kv[2 * n + 1] = first->kv[2 * k + 1];
+				n++;
+			}
+		}
+		if (n > 0) {
+			struct nw_labels *l = nw_xcalloc(1, sizeof(*l) + 2 * n * sizeof(char *));
+			l->n = n;
+			memcpy(l->kv, kv, 2 * n * sizeof(char *));
+			e->sel = sel_from_labels(l);
+			free(l);
+		}
+		free(kv);
+	}
+	nw_vec_free(&pods);
+	nw_vec_push(&x->eps, e);
+	if (e->sel == NULL) {
+		werr(w, NW_SEV_ERROR, "the pods of %s share no label: a NetworkPolicy cannot select them", e->label);
+		return -2;
+	}
+	werr(w, NW_SEV_NOTE, "%s is not in the input: its %zu pod%s (by their owner references) are selected by the "
+			     "labels they share",
+	     e->label, e->pods.n, e->pods.n == 1 ? "" : "s");
+	overlap_warning(x, e, w);
+	return (int)x->eps.n - 1;
+}
+
 static int resolve_named(struct ix *x, const char *ns, const char *name_in, const char *kind, const struct where *w)
 {
 	char *name = strchr(name_in, '_') ? undot(name_in) : nw_xstrdup(name_in);
@@ -330,10 +467,14 @@ static int resolve_named(struct ix *x, const char *ns, const char *name_in, cons
 		if (k < 0) {
 			werr(w, NW_SEV_ERROR, "kind \"%s\": netward finds the pods of a %s only", kind, wl_kinds_text);
 		} else if ((wl = nw_cluster_workload(x->c, ns, k, name)) == NULL) {
-			struct nw_buf hint = { 0 };
-			name_hint(x, ns, name, &hint);
-			werr(w, NW_SEV_ERROR, "no %s %s/%s in the input%s", kind, ns, name, nw_buf_str(&hint));
-			nw_buf_free(&hint);
+			ret = resolve_by_pods(x, ns, name, kind, w);
+			if (ret == -1) {
+				struct nw_buf hint = { 0 };
+				name_hint(x, ns, name, &hint);
+				werr(w, NW_SEV_ERROR, "no %s %s/%s in the input%s", kind, ns, name, nw_buf_str(&hint));
+				nw_buf_free(&hint);
+			}
+			ret = ret < 0 ? -1 : ret;
 		} else {
 			ret = ep_add(x, IX_EP_WORKLOAD, wl->ns->name, nw_wl_kind_name(k), wl->name, wl, NULL, NULL, w);
 		}
@@ -358,6 +499,8 @@ static int resolve_named(struct ix *x, const char *ns, const char *name_in, cons
 				     found[0]->name, found[0], NULL, NULL, w);
 		} else if (n == 0 && bare != NULL) {
 			ret = ep_add(x, IX_EP_POD, bare->ns->name, "Pod", bare->name, NULL, NULL, bare, w);
+		} else if (n == 0 && (ret = resolve_by_pods(x, ns, name, NULL, w)) != -1) {
+			ret = ret < 0 ? -1 : ret;
 		} else if (n == 0) {
 			werr(w, NW_SEV_ERROR,
 			     "no workload named \"%s\" in namespace %s in the input (a %s): give netward the manifests "
@@ -584,20 +727,12 @@ size_t ix_call_ports_on(const struct ix *x, const struct ix_call *call, const st
 
 void ix_pod_identity(const struct nw_pod *p, struct nw_buf *name, const char **kind)
 {
-	const char *n;
+	struct nw_buf root = { 0 };
 
-	if (p->workload != NULL) {
-		n = p->workload->name;
-		*kind = nw_wl_kind_name(p->workload->kind);
-	} else if (p->owner_kind != NULL && p->owner_name != NULL) {
-		n = p->owner_name;
-		*kind = p->owner_kind;
-	} else {
-		n = p->name;
-		*kind = "Pod";
-	}
-	for (; *n; n++)
+	pod_root(p, &root, kind);
+	for (const char *n = nw_buf_str(&root); *n; n++)
 		nw_buf_putc(name, *n == '.' ? '_' : *n);
+	nw_buf_free(&root);
 }
 
 void ix_call_origin(const struct ix_call *call, struct nw_buf *out)

@@ -424,3 +424,38 @@ Test(intents_compile, otterize_names_and_labels)
 	free(y);
 	it_free(&t);
 }
+
+/* The agent watches pods, not Deployments: workloads are found through their pods' owners. */
+#define POD_OF(ns, name, labels, owner_kind, owner)                                                          \
+	"---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: " name "\n  namespace: " ns "\n  labels: " labels \
+	"\n  ownerReferences: [{kind: " owner_kind ", name: " owner ", controller: true}]\n"                    \
+	"spec: {containers: [{name: c, ports: [{containerPort: 8080}]}]}\n"
+
+Test(intents_compile, workloads_known_by_their_pods_only)
+{
+	struct it t;
+	size_t errors;
+	char *y;
+	struct nw_intents_check r = { 0 };
+
+	it_build(&t, IT_NS("shop")
+		     POD_OF("shop", "api-7d9f-abcde", "{app: api, pod-template-hash: 7d9f}", "ReplicaSet", "api-7d9f")
+		     POD_OF("shop", "api-7d9f-fghij", "{app: api, pod-template-hash: 7d9f}", "ReplicaSet", "api-7d9f")
+		     POD_OF("shop", "api-55aa-klmno", "{app: api, pod-template-hash: 55aa, canary: 'yes'}", "ReplicaSet", "api-55aa")
+		     POD_OF("shop", "web-0", "{app: web, controller-revision-hash: web-6c, statefulset.kubernetes.io/pod-name: web-0}",
+			    "StatefulSet", "web")
+		     POD_OF("shop", "other-1", "{app: other}", "ReplicaSet", "other-1")
+		     "---\napiVersion: k8s.otterize.com/v2beta1\nkind: ClientIntents\nmetadata: {name: web, namespace: shop}\n"
+		     "spec:\n  workload: {name: web, kind: StatefulSet}\n  targets: [{kubernetes: {name: api, kind: Deployment}}]\n");
+	y = it_yaml(&t, &netward, &errors);
+	cr_expect_eq(errors, 0, "%s", it_diags(&t.d));
+	cr_expect(strstr(y, "  name: api-deployment-intents-ingress\n") != NULL, "%s", y);
+	cr_expect(strstr(y, "  podSelector:\n    matchLabels: {app: api}\n") != NULL, "the labels every pod shares:\n%s", y);
+	cr_expect(strstr(y, "        matchLabels: {app: web}\n") != NULL, "per-pod labels left out:\n%s", y);
+	cr_expect_not_null(it_find(&t.d, NW_SEV_NOTE, "shop/Deployment/api is not in the input: its 3 pods", NULL));
+	free(y);
+	it_check(&t, &netward, &r);
+	cr_expect_eq(r.failures, 0, "%s", it_failures(&r));
+	nw_intents_check_free(&r);
+	it_free(&t);
+}
