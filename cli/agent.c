@@ -12,13 +12,13 @@
 static const char usage[] =
 	"Usage: netward agent [options]\n"
 	"\n"
-	"Runs on every node (a DaemonSet; see docs/operations.md). Watches Pods, Namespaces and\n"
-	"NetworkPolicies (list, then watch) and keeps this node's nftables table (table inet\n"
-	"netward) in step: changes are coalesced for at most 10 ms, then only the difference is\n"
-	"committed, in one transaction. At start it adopts the table already in the kernel or\n"
-	"replaces it in one batch, so a restart leaves no window without rules; SIGTERM leaves the\n"
-	"rules in place (fail static). Denied packets are printed as JSON lines on stdout; the\n"
-	"log goes to stderr. Needs root (CAP_NET_ADMIN).\n"
+	"Runs on every node (a DaemonSet; see docs/operations.md). Watches Pods, Namespaces,\n"
+	"Services, NetworkPolicies and Otterize ClientIntents (list, then watch) and keeps this\n"
+	"node's nftables table (table inet netward) in step: changes are coalesced for at most\n"
+	"10 ms, then only the difference is committed, in one transaction. At start it adopts\n"
+	"the table already in the kernel or replaces it in one batch, so a restart leaves no\n"
+	"window without rules; SIGTERM leaves the rules in place (fail static). Denied packets\n"
+	"are printed as JSON lines on stdout; the log goes to stderr. Needs root (CAP_NET_ADMIN).\n"
 	"\n"
 	"Options (each also read from the environment variable shown):\n"
 	"      --node NODE         this node's name (NODE_NAME); its pods have spec.nodeName NODE\n"
@@ -46,6 +46,11 @@ static const char usage[] =
 	"                          (NETWARD_LISTEN; default :9490)\n"
 	"      --no-deny-log       do not print denied packets on stdout (NETWARD_DENY_LOG=false)\n"
 	"      --keep-connections  do not cut established connections new rules deny\n"
+	"      --no-intents        ignore Otterize ClientIntents and ProtectedService objects\n"
+	"                          (NETWARD_INTENTS=false); by default they are compiled into\n"
+	"                          policies when their CRDs are installed (see docs/intents.md)\n"
+	"      --intents-egress    intents restrict their clients' egress too, DNS allowed\n"
+	"                          (NETWARD_INTENTS_EGRESS=true)\n"
 	"      --log-syncs         log the timings of every sync (for benchmarks)\n"
 	"      --check-interval S  how often the kernel's table is compared with the plan and put\n"
 	"                          back if someone changed it (default 30)\n"
@@ -75,6 +80,8 @@ enum {
 	OPT_LOG_SYNCS,
 	OPT_CHECK,
 	OPT_PAGE_SIZE,
+	OPT_NO_INTENTS,
+	OPT_INTENTS_EGRESS,
 };
 
 struct agent_args {
@@ -167,6 +174,8 @@ static int from_env(struct agent_args *a)
 	a->o.stall_s = 10;
 	a->o.deny_json = env_true("NETWARD_DENY_LOG", true);
 	a->o.audit = env_true("NETWARD_AUDIT", false);
+	a->o.intents = env_true("NETWARD_INTENTS", true);
+	a->o.intents_egress = env_true("NETWARD_INTENTS_EGRESS", false);
 	a->o.log = stderr;
 	if ((v = getenv("NETWARD_DEFAULT_DENY")) != NULL && v[0] != '\0') {
 		int dd = nw_default_deny_parse(v);
@@ -209,6 +218,8 @@ static int parse(struct agent_args *a, int argc, char **argv)
 					      { "log-syncs", no_argument, NULL, OPT_LOG_SYNCS },
 					      { "check-interval", required_argument, NULL, OPT_CHECK },
 					      { "api-page-size", required_argument, NULL, OPT_PAGE_SIZE },
+					      { "no-intents", no_argument, NULL, OPT_NO_INTENTS },
+					      { "intents-egress", no_argument, NULL, OPT_INTENTS_EGRESS },
 					      { "help", no_argument, NULL, 'h' },
 					      { NULL, 0, NULL, 0 } };
 	bool uplinks_from_flags = false, cidrs_from_flags = false;
@@ -288,6 +299,12 @@ static int parse(struct agent_args *a, int argc, char **argv)
 			if (n == 0)
 				return cli_usage_error("agent", "--check-interval: must be at least 1 second");
 			a->o.check_s = (unsigned)n;
+			break;
+		case OPT_NO_INTENTS:
+			a->o.intents = false;
+			break;
+		case OPT_INTENTS_EGRESS:
+			a->o.intents_egress = true;
 			break;
 		case OPT_PAGE_SIZE:
 			if ((ret = parse_uint_opt("--api-page-size", optarg, 100000, &n)) != 0)

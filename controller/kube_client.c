@@ -31,6 +31,8 @@ struct kres {
 	char *rv;	/* resourceVersion to watch from; NULL: list first */
 	char *cont;	/* continue token of the next list page */
 	bool list_open; /* list_begin sent, list_end not yet */
+	bool optional;	/* 404 is an empty list (a CRD not installed) */
+	bool absent;	/* the last try was a 404 */
 	bool relist_pending;
 	CURL *easy;
 	struct curl_slist *hdrs;
@@ -354,15 +356,26 @@ static void start(struct kres *r)
 	curl_multi_add_handle(k->multi, e);
 }
 
-void nw_kube_watch(struct nw_kube *k, const char *path, int id)
+static void watch(struct nw_kube *k, const char *path, int id, bool optional)
 {
 	struct kres *r = nw_xcalloc(1, sizeof(*r));
 
 	r->k = k;
 	r->id = id;
 	r->path = nw_xstrdup(path);
+	r->optional = optional;
 	nw_vec_push(&k->res, r);
 	start(r);
+}
+
+void nw_kube_watch(struct nw_kube *k, const char *path, int id)
+{
+	watch(k, path, id, false);
+}
+
+void nw_kube_watch_optional(struct nw_kube *k, const char *path, int id)
+{
+	watch(k, path, id, true);
 }
 
 static void retry_later(struct kres *r)
@@ -430,6 +443,31 @@ static void finished(struct kres *r, CURLcode rc)
 		start(r);
 		return;
 	}
+	if (rc == CURLE_OK && r->status == 404 && r->optional) {
+		/* Not served: an empty list, then a look again in a minute. */
+		if (!r->absent) {
+			char *m = nw_xasprintf("%s: not served (404; is the CRD installed?): empty until it is, "
+					       "looking again every minute", r->path);
+			k->ops.problem(k->arg, r->id, m);
+			free(m);
+		}
+		r->absent = true;
+		free(r->rv);
+		r->rv = NULL;
+		free(r->cont);
+		r->cont = NULL;
+		if (r->list_open) {
+			r->list_open = false;
+			k->ops.list_end(k->arg, r->id);
+		}
+		r->stats.synced = true;
+		end_transfer(r);
+		r->state = R_WAIT;
+		r->retry_at_ms = now_ms() + 60000;
+		return;
+	}
+	if (r->absent && r->status == 200)
+		r->absent = false;
 	if (rc != CURLE_OK && !r->stream_failed) {
 		problem(r, "%s: %s", r->path, curl_easy_strerror(rc));
 		r->stats.reconnects++;

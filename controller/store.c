@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The agent's live cluster: watch events applied to the model. */
+#include <netward/json.h>
 #include <netward/store.h>
 
 #include <stdio.h>
@@ -16,6 +17,8 @@ static const struct {
 	[NW_SK_POD] = { "Pod", "v1" },
 	[NW_SK_POLICY] = { "NetworkPolicy", "networking.k8s.io/v1" },
 	[NW_SK_SERVICE] = { "Service", "v1" },
+	[NW_SK_CLIENT_INTENTS] = { "ClientIntents", "k8s.otterize.com/v2beta1" },
+	[NW_SK_PROTECTED_SERVICE] = { "ProtectedService", "k8s.otterize.com/v2beta1" },
 };
 
 const char *nw_store_kind_name(int kind)
@@ -60,6 +63,11 @@ void nw_store_free(struct nw_store *s)
 	for (size_t i = 0; i < s->invalid.n; i++)
 		free(s->invalid.v[i]);
 	nw_vec_free(&s->invalid);
+	for (size_t i = 0; i < s->objects.n; i++) {
+		free(s->objects.v[i].key);
+		free(s->objects.v[i].json);
+	}
+	nw_vec_free(&s->objects);
 	nw_cluster_free(&s->c);
 }
 
@@ -212,6 +220,68 @@ static void decode(struct nw_store *s, int kind, const struct nw_node *obj, stru
 	nw_docset_free(&tmp);
 }
 
+static struct nw_store_obj *object_find(struct nw_store *s, int kind, const char *key, size_t *at)
+{
+	for (size_t i = 0; i < s->objects.n; i++)
+		if (s->objects.v[i].kind == kind && strcmp(s->objects.v[i].key, key) == 0) {
+			*at = i;
+			return &s->objects.v[i];
+		}
+	return NULL;
+}
+
+static void object_drop(struct nw_store *s, size_t at)
+{
+	free(s->objects.v[at].key);
+	free(s->objects.v[at].json);
+	s->objects.v[at] = s->objects.v[--s->objects.n];
+	s->objects_changed = true;
+}
+
+/* Intents objects: kept whole (as JSON), with kind and apiVersion for their decoder. */
+static bool apply_object(struct nw_store *s, int kind, int type, const struct nw_node *obj, const char *key)
+{
+	size_t at = 0;
+	struct nw_store_obj *o = object_find(s, kind, key, &at);
+	struct nw_buf b = { 0 };
+	struct nw_json j;
+	const char *api = scalar(nw_map_get(obj, "apiVersion"));
+
+	if (type == NW_EV_DELETED) {
+		if (o == NULL)
+			return false;
+		object_drop(s, at);
+		return true;
+	}
+	/* List items carry no kind or apiVersion: put them back. */
+	nw_json_init(&j, &b, 0);
+	nw_json_obj(&j);
+	nw_json_kstr(&j, "kind", kinds[kind].kind);
+	nw_json_kstr(&j, "apiVersion", api ? api : kinds[kind].api_version);
+	for (uint32_t i = 0; i < obj->n; i++) {
+		const char *k = obj->items[2 * i]->str;
+
+		if (strcmp(k, "kind") == 0 || strcmp(k, "apiVersion") == 0)
+			continue;
+		nw_json_key(&j, k);
+		nw_node_to_json(obj->items[2 * i + 1], &j);
+	}
+	nw_json_obj_end(&j);
+	if (o != NULL && strcmp(o->json, b.s) == 0) {
+		nw_buf_free(&b);
+		return false;
+	}
+	if (o != NULL) {
+		free(o->json);
+		o->json = nw_buf_steal(&b);
+	} else {
+		struct nw_store_obj n = { kind, nw_xstrdup(key), nw_buf_steal(&b) };
+		nw_vec_push(&s->objects, n);
+	}
+	s->objects_changed = true;
+	return true;
+}
+
 bool nw_store_apply(struct nw_store *s, int kind, int type, const struct nw_node *obj, struct nw_diags *d)
 {
 	const struct nw_node *md = nw_map_get(obj, "metadata");
@@ -289,6 +359,13 @@ bool nw_store_apply(struct nw_store *s, int kind, int type, const struct nw_node
 			changed = true;
 		}
 		break;
+	case NW_SK_CLIENT_INTENTS:
+	case NW_SK_PROTECTED_SERVICE: {
+		char *okey = nw_xasprintf("%s/%s", ns, name);
+		changed = apply_object(s, kind, type, obj, okey);
+		free(okey);
+		break;
+	}
 	}
 	free(key);
 	return changed;
@@ -348,6 +425,13 @@ size_t nw_store_relist_end(struct nw_store *s, int kind)
 				nw_vec_push(&gone, nw_xasprintf("%s/%s", sv->ns->name, sv->name));
 		}
 		break;
+	default:
+		for (size_t i = 0; i < s->objects.n; i++) {
+			const struct nw_store_obj *o = &s->objects.v[i];
+			if (o->kind == kind && nw_hmap_get(&s->seen[kind], nw_hash_str(o->key), key_eq, o->key) == NULL)
+				nw_vec_push(&gone, nw_xstrdup(o->key));
+		}
+		break;
 	}
 	for (size_t i = 0; i < gone.n; i++) {
 		char *slash = strchr(gone.v[i], '/');
@@ -371,6 +455,16 @@ size_t nw_store_relist_end(struct nw_store *s, int kind)
 		case NW_SK_SERVICE:
 			removed += nw_cluster_remove_service(&s->c, ns, name);
 			break;
+		default: {
+			size_t at = 0;
+
+			*slash = '/';
+			if (object_find(s, kind, gone.v[i], &at) != NULL) {
+				object_drop(s, at);
+				removed++;
+			}
+			break;
+		}
 		}
 		free(gone.v[i]);
 	}

@@ -8,6 +8,7 @@
 #include <netward/conntrack.h>
 #include <netward/http.h>
 #include <netward/ifdisc.h>
+#include <netward/intents.h>
 #include <netward/json.h>
 #include <netward/load.h>
 #include <netward/nflog.h>
@@ -58,6 +59,8 @@ struct agent {
 	bool dirty;
 	int64_t dirty_since_ms, deadline_ms, retry_at_ms, next_check_ms;
 	bool reload; /* directory mode: read the manifests again */
+	bool had_intents; /* policies compiled from ClientIntents are in the model */
+	struct nw_intents dir_intents; /* directory mode: the intents in the manifests */
 	bool ready, commit_failed;
 	char last_error[512];
 	size_t local_pods;
@@ -212,8 +215,13 @@ static bool reload_dir(struct agent *a)
 	const char *paths[1] = { a->o->source_dir };
 	size_t errors;
 
+	struct nw_intents intents;
+
 	nw_cluster_init(&fresh);
-	errors = nw_load_cluster(&fresh, paths, 1, &d, NULL, NULL);
+	nw_intents_init(&intents);
+	errors = nw_load_cluster(&fresh, paths, 1, &d, a->o->intents ? nw_intents_hook : NULL, &intents);
+	if (errors == 0)
+		errors = nw_intents_validate(&intents, &d);
 
 	a->reloads++;
 	if (errors > 0) {
@@ -221,10 +229,13 @@ static bool reload_dir(struct agent *a)
 		      errors == 1 ? "" : "s");
 		log_diags(a, &d);
 		nw_cluster_free(&fresh);
+		nw_intents_free(&intents);
 		a->reload_errors++;
 		return false;
 	}
 	nw_diags_free(&d);
+	nw_intents_free(&a->dir_intents);
+	a->dir_intents = intents;
 	nw_resolver_free(a->resolver);
 	nw_cluster_free(&a->store.c);
 	a->store.c = fresh;
@@ -317,6 +328,67 @@ static void build_plan(struct agent *a, struct nw_plan *plan)
 	nw_buf_free(&err);
 }
 
+/*
+ * ClientIntents and ProtectedService objects in the cluster, compiled into
+ * policies of the model (replacing the previous round's). Invalid objects
+ * are reported and left out. Done on every sync while intents exist: what
+ * they select depends on the pods, Services and their ports.
+ */
+static void apply_intents(struct agent *a)
+{
+	struct nw_intents set;
+	struct nw_intents_opts io = { 0 };
+	struct nw_diags d = { 0 };
+	NW_VEC(struct nw_docset) docs = { 0 };
+	bool report = a->store.objects_changed;
+
+	if (a->o->source_dir != NULL) {
+		/* The manifests' intents, validated when they were read. */
+		if (a->dir_intents.clients.n + a->dir_intents.protected.n == 0 && !a->had_intents)
+			return;
+		io.egress = a->o->intents_egress;
+		nw_intents_enforce(&a->store.c, &a->dir_intents, &io, &d);
+		log_diags(a, &d);
+		a->had_intents = a->dir_intents.clients.n + a->dir_intents.protected.n > 0;
+		return;
+	}
+	if (a->store.objects.n == 0 && !a->had_intents)
+		return;
+	nw_intents_init(&set);
+	set.version_by_shape = true;
+	for (size_t i = 0; i < a->store.objects.n; i++) {
+		const struct nw_store_obj *o = &a->store.objects.v[i];
+		struct nw_docset ds = { 0 };
+		struct nw_dctx ctx;
+		const struct nw_node *root;
+
+		if (nw_json_parse(&ds, "api", o->json, strlen(o->json), &d) != 0 || ds.docs.n != 1) {
+			nw_docset_free(&ds);
+			continue;
+		}
+		root = ds.docs.v[0].root;
+		nw_dctx_init(&ctx, &a->store.c, &d);
+		ctx.file = "api";
+		nw_intents_decode(&ctx, root, nw_map_get(root, "apiVersion")->str, nw_store_kind_name(o->kind), &set);
+		nw_dctx_fini(&ctx);
+		nw_vec_push(&docs, ds);
+	}
+	nw_intents_validate(&set, &d);
+	io.egress = a->o->intents_egress;
+	io.labels = NW_INTENTS_LABELS_NETWARD;
+	nw_intents_enforce(&a->store.c, &set, &io, &d);
+	if (report && d.list.n)
+		log_diags(a, &d);
+	else
+		nw_diags_free(&d);
+	a->store.objects_changed = false;
+	a->had_intents = a->store.objects.n > 0;
+	nw_intents_free(&set);
+	for (size_t i = 0; i < docs.n; i++)
+		nw_docset_free(&docs.v[i]);
+	nw_vec_free(&docs);
+}
+
 static void sync_now(struct agent *a)
 {
 	double t0 = now_precise_ms(), t_plan, t_commit;
@@ -329,6 +401,7 @@ static void sync_now(struct agent *a)
 
 	a->dirty = false;
 	nw_store_prepare(&a->store);
+	apply_intents(a);
 	build_plan(a, &plan);
 	t_plan = now_precise_ms();
 	if (replace) {
@@ -665,8 +738,16 @@ static int setup(struct agent *a)
 		nw_kube_watch(a->kube, "/api/v1/namespaces", NW_SK_NAMESPACE);
 		nw_kube_watch(a->kube, "/api/v1/pods", NW_SK_POD);
 		nw_kube_watch(a->kube, "/apis/networking.k8s.io/v1/networkpolicies", NW_SK_POLICY);
-		/* Default deny allows DNS on the kube-dns Service's ports. */
-		nw_kube_watch(a->kube, "/api/v1/namespaces/kube-system/services", NW_SK_SERVICE);
+		/* Default deny allows DNS on the kube-dns Service's ports; intents target Services. */
+		nw_kube_watch(a->kube, o->intents ? "/api/v1/services" : "/api/v1/namespaces/kube-system/services",
+			      NW_SK_SERVICE);
+		if (o->intents) {
+			/* Otterize's CRDs, when installed (manifests/crds/). */
+			nw_kube_watch_optional(a->kube, "/apis/" NW_INTENTS_GROUP "/v2beta1/clientintents",
+					       NW_SK_CLIENT_INTENTS);
+			nw_kube_watch_optional(a->kube, "/apis/" NW_INTENTS_GROUP "/v2beta1/protectedservices",
+					       NW_SK_PROTECTED_SERVICE);
+		}
 	}
 	nw_buf_free(&err);
 	return 0;
@@ -689,6 +770,7 @@ static void teardown(struct agent *a)
 		free(a->denied.v[i].pod);
 	nw_vec_free(&a->denied);
 	nw_resolver_free(a->resolver);
+	nw_intents_free(&a->dir_intents);
 	nw_store_free(&a->store);
 }
 
@@ -701,8 +783,8 @@ static bool may_sync(const struct agent *a, int64_t now)
 	/* Never program a half-known cluster: every first list, and no list half way. */
 	for (int k = 0; k < NW_SK__COUNT; k++) {
 		const struct nw_kube_stats *s = nw_kube_stats(a->kube, k);
-		if (s == NULL || !s->synced)
-			return false;
+		if (s != NULL && !s->synced)
+			return false; /* kinds not watched have no stats */
 	}
 	return !nw_kube_listing(a->kube);
 }
@@ -716,6 +798,7 @@ int nw_agent_run(const struct nw_agent_opts *o)
 	a.o = o;
 	a.sigfd = a.inofd = -1;
 	nw_store_init(&a.store, o->default_deny);
+	nw_intents_init(&a.dir_intents);
 	a.resolver = nw_resolver_new(&a.store.c);
 	ret = setup(&a);
 	if (ret != 0) {

@@ -39,6 +39,8 @@ struct nw_agent_opts {
 	bool deny_json;	      /* denied packets as JSON lines on stdout */
 	bool log_syncs;	      /* a line per sync on the log (timings), for benchmarks */
 	bool keep_connections;
+	bool intents;	      /* enforce ClientIntents/ProtectedService found in the cluster */
+	bool intents_egress;  /* intents also restrict clients' egress (DNS stays allowed) */
 	FILE *log;	      /* human-readable log (stderr) */
 };
 

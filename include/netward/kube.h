@@ -110,6 +110,12 @@ void nw_kube_free(struct nw_kube *k);
 /* Starts listing and watching an API path (e.g. /api/v1/pods); id is the owner's tag. */
 void nw_kube_watch(struct nw_kube *k, const char *path, int id);
 /*
+ * The same for a resource that may not exist (a CRD not installed): a 404
+ * counts as an empty list (so the owner is not kept waiting, and objects
+ * left from before are removed), and the path is tried again every minute.
+ */
+void nw_kube_watch_optional(struct nw_kube *k, const char *path, int id);
+/*
  * Waits for the API connections or for the extra file descriptors (poll
  * events in, revents out) for at most timeout_ms, then moves every transfer
  * on, delivering objects through the ops. Returns 0, or -1 if polling failed.

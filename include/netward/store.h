@@ -21,7 +21,17 @@ enum nw_store_kind {
 	NW_SK_POD,
 	NW_SK_POLICY,
 	NW_SK_SERVICE,
+	/* Otterize's CRDs: kept as objects, compiled by the caller (intents.h). */
+	NW_SK_CLIENT_INTENTS,
+	NW_SK_PROTECTED_SERVICE,
 	NW_SK__COUNT,
+};
+
+/* An object the store keeps as it came (intents), as JSON text. */
+struct nw_store_obj {
+	int kind;
+	char *key; /* ns/name */
+	char *json;
 };
 const char *nw_store_kind_name(int kind); /* "Pod" */
 
@@ -43,6 +53,9 @@ struct nw_store {
 	bool relisting[NW_SK__COUNT];
 	/* "ns/name" of each invalid policy (sorted when listed). */
 	NW_VEC(char *) invalid;
+	/* ClientIntents and ProtectedService objects; changed since the caller last looked. */
+	NW_VEC(struct nw_store_obj) objects;
+	bool objects_changed;
 	/* Another kind's decoder (ClientIntents, ...), handed to the decoder. */
 	bool (*unknown_kind)(struct nw_dctx *ctx, const struct nw_node *obj, const char *api_version, const char *kind,
 			     void *arg);

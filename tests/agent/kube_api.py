@@ -13,6 +13,8 @@ kube-apiserver does, so that `netward agent` can be tested end to end:
                                                   retained history
   GET /api/v1/namespaces/NS/services              namespaced lists and watches
   GET /apis/networking.k8s.io/v1/networkpolicies
+  GET /apis/k8s.otterize.com/v2beta1/clientintents  (and protectedservices;
+                                                  404 with --no-crds)
 
 A control API, for the tests, changes the cluster and the server's behaviour:
 
@@ -51,6 +53,9 @@ KINDS = {
     "Pod": ("/api/v1", "pods", "v1", True),
     "Service": ("/api/v1", "services", "v1", True),
     "NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies", "networking.k8s.io/v1", True),
+    # Otterize's CRDs (left out with --no-crds: the paths then answer 404).
+    "ClientIntents": ("/apis/k8s.otterize.com/v2beta1", "clientintents", "k8s.otterize.com/v2beta1", True),
+    "ProtectedService": ("/apis/k8s.otterize.com/v2beta1", "protectedservices", "k8s.otterize.com/v2beta1", True),
 }
 
 
@@ -122,6 +127,8 @@ ARGS = None
 def route(path):
     """(kind, namespace or None) for an API path, else None."""
     for kind, (prefix, plural, _, namespaced) in KINDS.items():
+        if ARGS.no_crds and prefix.startswith("/apis/k8s.otterize.com"):
+            continue
         if path == "%s/%s" % (prefix, plural):
             return kind, None
         if namespaced and path.startswith(prefix + "/namespaces/") and path.endswith("/" + plural):
@@ -356,6 +363,7 @@ def main():
     p.add_argument("--tls-key")
     p.add_argument("--client-ca")
     p.add_argument("--token")
+    p.add_argument("--no-crds", action="store_true", help="do not serve the Otterize CRDs")
     p.add_argument("--load", help="a JSON file: a list of objects to start with")
     p.add_argument("-v", "--verbose", action="store_true")
     ARGS = p.parse_args()

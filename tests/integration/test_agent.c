@@ -70,6 +70,7 @@ static const struct nw_port_query tcp80 = { NW_PROTO_TCP, 80 };
 
 struct env {
 	struct nw_lab lab;
+	bool no_crds; /* the API server does not serve Otterize's CRDs */
 	char dir[64];
 	char lab_name[16];
 	pid_t api;
@@ -163,6 +164,8 @@ static void start_api(struct env *e)
 		argv[n++] = (char *)"--client-ca";
 		argv[n++] = ca;
 	}
+	if (e->no_crds)
+		argv[n++] = (char *)"--no-crds";
 	argv[n] = NULL;
 	write_file(objs, initial_objects);
 	e->api = spawn_in(e->lab.nodes.v[0].netns, log, log, argv, NULL);
@@ -349,7 +352,14 @@ static void expect_within_1s(struct env *e, const char *src, const char *dst, bo
 	cr_assert_eq(probe(e, src, dst, 300), allowed, "%s -> %s flapped: %s", src, dst, why);
 }
 
+static void env_up_opts(struct env *e, const char *name, bool client_ca, bool no_crds);
+
 static void env_up(struct env *e, const char *name, bool client_ca)
+{
+	env_up_opts(e, name, client_ca, false);
+}
+
+static void env_up_opts(struct env *e, const char *name, bool client_ca, bool no_crds)
 {
 	struct nw_cluster c;
 	struct nw_docset ds = { 0 };
@@ -359,6 +369,7 @@ static void env_up(struct env *e, const char *name, bool client_ca)
 
 	memset(e, 0, sizeof(*e));
 	e->client_ca = client_ca;
+	e->no_crds = no_crds;
 	snprintf(e->lab_name, sizeof(e->lab_name), "%s", name);
 	snprintf(e->dir, sizeof(e->dir), "/tmp/nwagent-XXXXXX");
 	cr_assert_not_null(mkdtemp(e->dir));
@@ -718,5 +729,50 @@ Test(agent, manifest_directory_with_inotify, .timeout = 120)
 	free(path);
 	free(objs);
 	free(bad);
+	env_down(&e);
+}
+
+/* Pods of Deployments (ReplicaSet owners with the pod-template-hash label): what intents name. */
+#define OWNED_POD_JSON(ns, name, deploy, hash, node, ip)                                                          \
+	"{\"kind\":\"Pod\",\"metadata\":{\"name\":\"" name "\",\"namespace\":\"" ns "\","                     \
+	"\"labels\":{\"app\":\"" deploy "\",\"pod-template-hash\":\"" hash "\"},"                               \
+	"\"ownerReferences\":[{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"name\":\"" deploy "-" hash \
+	"\",\"uid\":\"u\",\"controller\":true}]},"                                                                 \
+	"\"spec\":{\"nodeName\":\"" node "\",\"containers\":[{\"name\":\"c\",\"ports\":[{\"containerPort\":80}]}]},"  \
+	"\"status\":{\"phase\":\"Running\",\"podIP\":\"" ip "\"}}"
+
+Test(agent, enforces_clientintents_from_the_cluster, .timeout = 120)
+{
+	struct env e;
+
+	env_up(&e, "ag8", true);
+	/* x/a is Deployment server in x; y/c is Deployment client in y; x/b is neither. */
+	control(&e, "apply", OWNED_POD_JSON("x", "a", "server", "5d8f9", "node-1", "10.20.1.1"));
+	control(&e, "apply", OWNED_POD_JSON("y", "c", "client", "6b7c4", "node-2", "10.20.2.1"));
+	start_agent(&e, 0, no_extra);
+	wait_ready(&e, 0);
+	cr_assert(probe(&e, "x/b", "x/a", 500), "no intents: open");
+	control(&e, "apply", "{\"kind\":\"ClientIntents\",\"metadata\":{\"name\":\"client\",\"namespace\":\"y\"},"
+			     "\"spec\":{\"workload\":{\"name\":\"client\",\"kind\":\"Deployment\"},"
+			     "\"targets\":[{\"kubernetes\":{\"name\":\"server.x\",\"kind\":\"Deployment\"}}]}}");
+	control(&e, "apply", "{\"kind\":\"ProtectedService\",\"metadata\":{\"name\":\"server\",\"namespace\":\"x\"},"
+			     "\"spec\":{\"name\":\"server\",\"kind\":\"Deployment\"}}");
+	expect_within_1s(&e, "x/b", "x/a", false, "x/a is protected; x/b declared no intent");
+	cr_assert(probe(&e, "y/c", "x/a", 500), "the declared call is allowed");
+	control(&e, "delete", "{\"kind\":\"ProtectedService\",\"namespace\":\"x\",\"name\":\"server\"}");
+	control(&e, "delete", "{\"kind\":\"ClientIntents\",\"namespace\":\"y\",\"name\":\"client\"}");
+	expect_within_1s(&e, "x/b", "x/a", true, "intents removed: open again");
+	env_down(&e);
+}
+
+Test(agent, ready_without_the_intents_crds, .timeout = 120)
+{
+	struct env e;
+
+	env_up_opts(&e, "ag9", true, true);
+	start_agent(&e, 0, no_extra);
+	wait_ready(&e, 0); /* a 404 on the CRD paths must not keep it from syncing */
+	control(&e, "apply", policy_allow_c);
+	expect_within_1s(&e, "y/c", "x/a", false, "policies work without the CRDs");
 	env_down(&e);
 }
