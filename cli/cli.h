@@ -64,7 +64,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) NW_PRINTF(2, 3);
 bool cli_output_is(const struct cli_common *cc, const char *fmt, const char *const *allowed, const char *cmd,
 		   int *err);
 
-/* Loads -f inputs and default deny; prints diagnostics. Returns EXIT_OK or EXIT_USAGE. */
+/*
+ * Loads -f inputs and default deny; prints diagnostics. Returns EXIT_OK or
+ * EXIT_USAGE; on EXIT_USAGE nothing is left for the caller to free.
+ */
 int cli_load(struct cli_common *cc, const char *cmd, struct nw_cluster *c);
 void cli_print_diags(const struct nw_diags *d);
 int cli_family(const struct cli_common *cc, const struct nw_cluster *c);

@@ -111,6 +111,9 @@ int cli_load(struct cli_common *cc, const char *cmd, struct nw_cluster *c)
 		fprintf(stderr, "netward %s: %zu error%s in the input; nothing evaluated\n", cmd, errors,
 			errors == 1 ? "" : "s");
 		nw_diags_free(&d);
+		/* The caller owns the cluster only when the load succeeds. */
+		nw_cluster_free(c);
+		nw_cluster_init(c);
 		return EXIT_USAGE;
 	}
 	nw_diags_free(&d);
