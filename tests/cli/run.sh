@@ -32,11 +32,6 @@ rc=0
 # pass and fails the run), so the fix drops its line here.
 known=(
 	"compile --all --default-deny cluster -o nft loads*|plan: set names hold the ':' of netward:default-deny, which nft cannot parse"
-	"netward version *|version prints the version for --help and any argument"
-	"netward help version*|version prints the version for --help and any argument"
-	"netward help --help*|help takes --help for a command name"
-	"netward help help*|help takes --help for a command name"
-	"netward help --no-such-option*|help names no command in its errors"
 	"a missing option argument is called that|getopt's message names no command and is followed by 'unknown option'"
 	"an unknown option is called that|getopt's message names no command and is followed by 'unknown option'"
 	"can: port 65536*|a number out of range is taken for a port name"
