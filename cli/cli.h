@@ -57,7 +57,10 @@ enum {
 
 void cli_common_init(struct cli_common *cc);
 void cli_common_fini(struct cli_common *cc);
-/* Handles a common option; returns 0 if handled, -1 if not common, EXIT_USAGE on a bad value. */
+/*
+ * Handles a common option; returns 0 if handled, -1 if not common, EXIT_USAGE on
+ * a bad value or on getopt's "?" (getopt printed what was wrong).
+ */
 int cli_common_opt(struct cli_common *cc, const char *cmd, int opt, const char *arg);
 /* Prints "netward CMD: msg" and a hint; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) NW_PRINTF(2, 3);

@@ -48,6 +48,10 @@ int cli_common_opt(struct cli_common *cc, const char *cmd, int opt, const char *
 		if (cc->default_deny < 0)
 			return cli_usage_error(cmd, "--default-deny: \"%s\" is not one of off, namespace, cluster", arg);
 		return 0;
+	case '?':
+		/* getopt said what was wrong (unknown option, missing argument). */
+		fprintf(stderr, "Run 'netward %s --help' for usage.\n", cmd);
+		return EXIT_USAGE;
 	case OPT_FAMILY:
 		if (strcmp(arg, "4") == 0 || strcmp(arg, "ipv4") == 0)
 			cc->family = 4;

@@ -96,6 +96,7 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	static char argv0[32];
 	const struct cli_cmd *c;
 
 	if (argc < 2) {
@@ -114,5 +115,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	/* getopt names the program argv[0] in its messages: make that "netward CMD". */
+	snprintf(argv0, sizeof(argv0), "netward %s", c->name);
+	argv[1] = argv0;
 	return c->fn(argc - 1, argv + 1);
 }

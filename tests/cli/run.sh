@@ -32,8 +32,6 @@ rc=0
 # pass and fails the run), so the fix drops its line here.
 known=(
 	"compile --all --default-deny cluster -o nft loads*|plan: set names hold the ':' of netward:default-deny, which nft cannot parse"
-	"a missing option argument is called that|getopt's message names no command and is followed by 'unknown option'"
-	"an unknown option is called that|getopt's message names no command and is followed by 'unknown option'"
 	"can: port 65536*|a number out of range is taken for a port name"
 	"can: a port name in capitals*|any text is taken for a port name"
 	"can: an address range is called that|an address range reads as NS/POD"
