@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cli.h"
 
+#include <netward/decode.h>
 #include <netward/load.h>
 
 #include <errno.h>
@@ -273,6 +274,9 @@ bool cli_port_parse(const char *s, struct cli_port *p)
 		p->port = (uint16_t)v;
 		return true;
 	}
+	/* Not a number in range: a port name, or nothing (65536 is no name). */
+	if (nw_check_port_name(num) != NULL)
+		return false;
 	p->name = nw_xstrdup(num);
 	return true;
 }
