@@ -181,6 +181,13 @@ int cli_target_resolve(const struct nw_cluster *c, const char *arg, struct cli_t
 			t->addr = a;
 		return 0;
 	}
+	{
+		struct nw_cidr cidr;
+		if (nw_cidr_parse(arg, &cidr)) {
+			nw_buf_printf(err, "\"%s\" is an address range; give one IP address", arg);
+			return -1;
+		}
+	}
 	if (!nw_split_ref(arg, &ns, &kind, &name)) {
 		nw_buf_printf(err, "\"%s\" is not NS/POD, NS/KIND/NAME or an IP address", arg);
 		goto out;
