@@ -32,7 +32,6 @@ rc=0
 # pass and fails the run), so the fix drops its line here.
 known=(
 	"compile --all --default-deny cluster -o nft loads*|plan: set names hold the ':' of netward:default-deny, which nft cannot parse"
-	"-p 80 -p 80/TCP -p 80/tcp: asked once|matrix evaluates a port given twice twice"
 	"can -f DIR/: the same names, no //|files in DIR/ are named DIR//FILE"
 	"json-syntax.json: *|JSON errors point one byte late, end in a newline"
 	"json-syntax.json through *|JSON errors point one byte late, end in a newline"
