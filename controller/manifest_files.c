@@ -136,7 +136,8 @@ static int load_dir(struct nw_docset *ds, const char *path, struct nw_diags *d, 
 			free(ents[i]);
 			continue;
 		}
-		child = nw_xasprintf("%s/%s", path, name);
+		/* "dir/" and "dir" name their files alike: dir/a.yaml, never dir//a.yaml. */
+		child = nw_xasprintf("%s%s%s", path, nw_str_has_suffix(path, "/") ? "" : "/", name);
 		if (stat(child, &st) == 0 && S_ISDIR(st.st_mode)) {
 			if (load_dir(ds, child, d, seen, depth + 1, fn, arg) < 0)
 				ret = -1;
