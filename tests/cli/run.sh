@@ -32,10 +32,6 @@ rc=0
 # pass and fails the run), so the fix drops its line here.
 known=(
 	"compile --all --default-deny cluster -o nft loads*|plan: set names hold the ':' of netward:default-deny, which nft cannot parse"
-	"json-syntax.json on stdin*|input that starts with { is read as YAML when it is no JSON"
-	"json-eof.json on stdin*|input that starts with { is read as YAML when it is no JSON"
-	"yaml-flow-as-json.yaml*|input that starts with { is read as YAML when it is no JSON"
-	"flow YAML that starts with {*|input that starts with { is read as YAML when it is no JSON"
 	"yaml-syntax.yaml: *|YAML syntax errors do not say where the construct they end began"
 	"yaml-control-char.yaml*|YAML reader errors (bad bytes) are reported at 1:1"
 	"policy-types.yaml: exit*|policyTypes errors read spec.policyTypes: [1]:"
