@@ -32,8 +32,6 @@ rc=0
 # pass and fails the run), so the fix drops its line here.
 known=(
 	"compile --all --default-deny cluster -o nft loads*|plan: set names hold the ':' of netward:default-deny, which nft cannot parse"
-	"yaml-syntax.yaml: *|YAML syntax errors do not say where the construct they end began"
-	"yaml-control-char.yaml*|YAML reader errors (bad bytes) are reported at 1:1"
 	"policy-types.yaml: exit*|policyTypes errors read spec.policyTypes: [1]:"
 	"unknown-field.json: exit*|unknown metadata fields are reported before the object is known"
 	"values of the wrong type*|values of the wrong type are also reported missing"
