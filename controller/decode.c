@@ -1286,6 +1286,7 @@ static void decode_policy(struct nw_dctx *ctx, const struct nw_node *obj)
 		if (types->n > 2)
 			nw_derr(ctx, types, "Invalid value: may not specify more than two policyTypes");
 		for (uint32_t i = 0; i < types->n; i++) {
+			size_t m3 = nw_path_index(ctx, i);
 			const char *t = nw_node_str(ctx, types->items[i]);
 			if (t != NULL && strcmp(t, "Ingress") == 0)
 				p->ingress = true;
@@ -1293,7 +1294,8 @@ static void decode_policy(struct nw_dctx *ctx, const struct nw_node *obj)
 				p->egress = true;
 			else if (t != NULL)
 				nw_derr(ctx, types->items[i],
-					"[%u]: Unsupported value: \"%s\": supported values: \"Ingress\", \"Egress\"", i, t);
+					"Unsupported value: \"%s\": supported values: \"Ingress\", \"Egress\"", t);
+			nw_path_pop(ctx, m3);
 		}
 		nw_path_pop(ctx, m2);
 		if (!p->egress && p->n_eg > 0)

@@ -32,7 +32,6 @@ rc=0
 # pass and fails the run), so the fix drops its line here.
 known=(
 	"compile --all --default-deny cluster -o nft loads*|plan: set names hold the ':' of netward:default-deny, which nft cannot parse"
-	"policy-types.yaml: exit*|policyTypes errors read spec.policyTypes: [1]:"
 	"unknown-field.json: exit*|unknown metadata fields are reported before the object is known"
 	"values of the wrong type*|values of the wrong type are also reported missing"
 	"a NUL inside a name*|a NUL inside a string cuts it short"
