@@ -484,8 +484,12 @@ struct nw_selector *nw_decode_selector(struct nw_dctx *ctx, const struct nw_node
 				op);
 			ok = false;
 		}
-		if (ok && (r.op == NW_SEL_IN || r.op == NW_SEL_NOT_IN) && (vals == NULL || vals->n == 0)) {
+		/* values of the wrong type were reported as such: not missing too. */
+		if (ok && (r.op == NW_SEL_IN || r.op == NW_SEL_NOT_IN) &&
+		    (vals != NULL ? vals->n == 0 : is_null(nw_map_get(rn, "values")))) {
 			nw_derr(ctx, rn, "values: Required value: must be specified when `operator` is 'In' or 'NotIn'");
+			ok = false;
+		} else if (vals == NULL && !is_null(nw_map_get(rn, "values"))) {
 			ok = false;
 		}
 		if (ok && (r.op == NW_SEL_EXISTS || r.op == NW_SEL_DOES_NOT_EXIST) && vals != NULL &&

@@ -33,7 +33,6 @@ rc=0
 known=(
 	"compile --all --default-deny cluster -o nft loads*|plan: set names hold the ':' of netward:default-deny, which nft cannot parse"
 	"unknown-field.json: exit*|unknown metadata fields are reported before the object is known"
-	"values of the wrong type*|values of the wrong type are also reported missing"
 	"a NUL inside a name*|a NUL inside a string cuts it short"
 	"README: netward can -f manifests/ shop/frontend-5c4*|README names a pod the manifests do not have"
 )
