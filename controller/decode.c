@@ -565,17 +565,22 @@ static bool decode_meta(struct nw_dctx *ctx, const struct nw_node *obj, const ch
 		return false;
 	}
 	mark = nw_path_key(ctx, "metadata");
-	nw_check_fields(ctx, md, metadata_fields);
 	m->name = nw_get_str(ctx, md, "name");
 	m->ns = namespaced ? nw_get_str(ctx, md, "namespace") : NULL;
 	if (namespaced && (m->ns == NULL || m->ns[0] == '\0'))
 		m->ns = nw_intern(&ctx->c->strs, "default");
 	if (m->name == NULL || m->name[0] == '\0') {
-		nw_derr(ctx, md, "name: Required value");
+		const struct nw_node *nn = nw_map_get(md, "name");
+
+		/* A name of the wrong type was reported as such. */
+		if (is_null(nn) || (nn->kind == NW_NODE_SCALAR && nn->type == NW_SCALAR_STR && nn->len == 0))
+			nw_derr(ctx, md, "name: Required value");
+		nw_check_fields(ctx, md, metadata_fields);
 		nw_path_pop(ctx, mark);
 		return false;
 	}
 	nw_dctx_set_obj(ctx, kind, m->ns, m->name);
+	nw_check_fields(ctx, md, metadata_fields);
 	if (namespaced && (why = nw_check_dns_label(m->ns)) != NULL)
 		nw_derr(ctx, nw_map_get(md, "namespace"), "namespace: invalid name \"%s\": %s", m->ns, why);
 	why = strcmp(kind, "Namespace") == 0 ? nw_check_dns_label(m->name) : nw_check_dns_subdomain(m->name);

@@ -32,7 +32,6 @@ rc=0
 # pass and fails the run), so the fix drops its line here.
 known=(
 	"compile --all --default-deny cluster -o nft loads*|plan: set names hold the ':' of netward:default-deny, which nft cannot parse"
-	"unknown-field.json: exit*|unknown metadata fields are reported before the object is known"
 	"a NUL inside a name*|a NUL inside a string cuts it short"
 	"README: netward can -f manifests/ shop/frontend-5c4*|README names a pod the manifests do not have"
 )
@@ -328,6 +327,7 @@ selector-label-value.yaml      9:12  spec.podSelector.matchLabels.app: invalid l
 unknown-field.yaml             8:3   spec: unknown field "ingres"
 unknown-field-peer.yaml       12:9   spec.ingress[0].from[0].ipBlock: unknown field "exclude"
 unknown-field.json             4:52  NetworkPolicy shop/web: metadata: unknown field "lables"
+metadata-name-type.yaml        5:9   metadata.name: expected a string, found integer 404
 wrong-type-list.yaml           9:5   spec.ingress: expected a list, found a map
 wrong-type-port.yaml          10:13  spec.ingress[0].ports[0].port: expected an integer, found a list
 wrong-type.json                7:41  spec.ingress[0].ports[0].protocol: expected a string, found integer 6
@@ -347,6 +347,8 @@ for f in bad/*; do
 done
 run matrix -f bad/selector-values-type.yaml
 expect "values of the wrong type: one error, not also 'Required'" rc=2 'err:has:netward matrix: 1 error in the input'
+run matrix -f bad/metadata-name-type.yaml
+expect "a name of the wrong type: one error, not also 'Required'" rc=2 'err:has:netward matrix: 1 error in the input'
 run matrix -f bad/yaml-flow-as-json.yaml
 expect "flow YAML that starts with {: read as JSON (as kubectl does), with a note" rc=2 \
 	"err:has:bad/yaml-flow-as-json.yaml: note: input that starts with '{' is read as JSON, as kubectl reads it"
