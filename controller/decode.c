@@ -135,6 +135,15 @@ const struct nw_node *nw_get_seq(struct nw_dctx *ctx, const struct nw_node *map,
 	return get_kind(ctx, map, key, NW_NODE_SEQ, "a list");
 }
 
+/* A string with a NUL inside ("a\0b" in YAML, "a\u0000b" in JSON) would read as its prefix. */
+static bool has_nul(struct nw_dctx *ctx, const struct nw_node *n)
+{
+	if (n->kind != NW_NODE_SCALAR || strlen(n->str) == n->len)
+		return false;
+	nw_derr(ctx, n, "Invalid value: a NUL character inside \"%s...\"", n->str);
+	return true;
+}
+
 const char *nw_node_str(struct nw_dctx *ctx, const struct nw_node *n)
 {
 	if (is_null(n))
@@ -143,6 +152,8 @@ const char *nw_node_str(struct nw_dctx *ctx, const struct nw_node *n)
 		type_error(ctx, n, "a string");
 		return NULL;
 	}
+	if (has_nul(ctx, n))
+		return NULL;
 	return nw_intern_n(&ctx->c->strs, n->str, n->len);
 }
 
@@ -360,6 +371,10 @@ static uint32_t decode_string_map(struct nw_dctx *ctx, const struct nw_node *map
 
 		if (kn->kind != NW_NODE_SCALAR) {
 			nw_derr(ctx, kn, "keys must be strings");
+			nw_path_pop(ctx, mark);
+			continue;
+		}
+		if (has_nul(ctx, kn)) {
 			nw_path_pop(ctx, mark);
 			continue;
 		}
@@ -980,7 +995,9 @@ static void decode_service(struct nw_dctx *ctx, const struct nw_node *obj)
 			const char *why;
 			size_t m3 = nw_path_key(ctx, "targetPort");
 			sp.target_name = nw_intern_n(&ctx->c->strs, tp->str, tp->len);
-			if ((why = nw_check_port_name(sp.target_name)) != NULL)
+			if (has_nul(ctx, tp))
+				;
+			else if ((why = nw_check_port_name(sp.target_name)) != NULL)
 				nw_derr(ctx, tp, "Invalid value: \"%s\": %s", sp.target_name, why);
 			nw_path_pop(ctx, m3);
 		} else {
@@ -1166,7 +1183,9 @@ static bool decode_np_port(struct nw_dctx *ctx, const struct nw_node *pn, struct
 		if (pv->kind == NW_NODE_SCALAR && pv->type == NW_SCALAR_STR) {
 			const char *why;
 			port->name = nw_intern_n(&ctx->c->strs, pv->str, pv->len);
-			if ((why = nw_check_port_name(port->name)) != NULL)
+			if (has_nul(ctx, pv))
+				;
+			else if ((why = nw_check_port_name(port->name)) != NULL)
 				nw_derr(ctx, pv, "Invalid value: \"%s\": %s", port->name, why);
 		} else if (nw_node_int(ctx, pv, &v)) {
 			if (v < 1 || v > 65535)
