@@ -32,7 +32,6 @@ rc=0
 # pass and fails the run), so the fix drops its line here.
 known=(
 	"compile --all --default-deny cluster -o nft loads*|plan: set names hold the ':' of netward:default-deny, which nft cannot parse"
-	"README: netward can -f manifests/ shop/frontend-5c4*|README names a pod the manifests do not have"
 )
 
 # run ARGS...: netward ARGS, stdin from $stdin; sets $rc, $tmp/out and $tmp/err.
