@@ -105,7 +105,12 @@ static const char *s(struct builder *b, const char *str)
 	return nw_intern(&b->plan->strs, str);
 }
 
-/* Object names are readable; past nft's 255 characters they are shortened with a hash. */
+/*
+ * Object names are readable; past nft's 255 characters they are shortened
+ * with a hash. Characters nft's parser does not take in a name (the ':' of
+ * netward:default-deny) become '_', which no Kubernetes name holds, so
+ * names stay distinct.
+ */
 static const char *name_of(struct builder *b, const char *fmt, ...) NW_PRINTF(2, 3);
 static const char *name_of(struct builder *b, const char *fmt, ...)
 {
@@ -116,6 +121,12 @@ static const char *name_of(struct builder *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	nw_buf_vprintf(&n, fmt, ap);
 	va_end(ap);
+	for (size_t i = 0; i < n.len; i++) {
+		char c = n.s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
+		      c == '.' || c == '-' || c == '_'))
+			n.s[i] = '_';
+	}
 	if (n.len > 200) {
 		uint64_t h = nw_hash_bytes(n.s, n.len, NW_HASH_INIT);
 		n.len = 180;
