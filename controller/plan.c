@@ -171,12 +171,14 @@ static struct nw_pchain *add_chain(struct builder *b, const char *name, int hook
 	return &b->plan->chains.v[b->plan->chains.n - 1];
 }
 
-/* Names are interned in the plan: the index is keyed by pointer. */
+/* Names are interned in the plan: the index is keyed by pointer. The static sets always exist. */
 static struct nw_pset *find_set(struct builder *b, const char *name)
 {
 	struct set_idx *e = nw_hmap_get(&b->set_index, nw_hash_ptr(name, NW_HASH_INIT), set_idx_eq, name);
 
-	return e ? &b->plan->sets.v[e->idx] : NULL;
+	if (e == NULL)
+		nw_bug("plan: no set %s", name);
+	return &b->plan->sets.v[e->idx];
 }
 
 static struct nw_pchain *find_chain(struct builder *b, const char *name)

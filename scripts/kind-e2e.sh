@@ -65,6 +65,19 @@ fi
 kind get clusters 2>/dev/null | grep -qx "$CLUSTER" || kind create cluster --name "$CLUSTER" "${config[@]}" --wait 120s || exit 3
 kubectl config use-context "kind-$CLUSTER" >/dev/null
 
+step "turn kindnet's own NetworkPolicy enforcement off (netward enforces)"
+# kindnetd embeds kube-network-policies, on by default (--network-policy=true).
+if kubectl -n kube-system get daemonset kindnet >/dev/null 2>&1; then
+	kubectl -n kube-system patch daemonset kindnet --type json \
+		-p '[{"op":"add","path":"/spec/template/spec/containers/0/args","value":["--network-policy=false"]}]' \
+		>/dev/null || exit 3
+	kubectl -n kube-system rollout status daemonset kindnet --timeout=120s || exit 3
+	# Its table stays behind (it fails open: queue bypass, so it accepts); remove it anyway.
+	for node in $(kind get nodes --name "$CLUSTER"); do
+		"$ENGINE" exec "$node" nft delete table inet kindnet-network-policies 2>/dev/null || true
+	done
+fi
+
 step "build and load $NETWARD_IMAGE"
 if [ -f "$NETWARD_BUILD" ]; then
 	"$ENGINE" build -f "$NETWARD_BUILD" -t "$NETWARD_IMAGE" . || exit 3

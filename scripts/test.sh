@@ -34,6 +34,13 @@ step "build (warnings are errors)"
 scripts/build.sh
 record build $?
 
+step "release build (what manifests/Containerfile builds: -O3, warnings are errors)"
+if [ ! -f build-release/build.ninja ]; then
+	meson setup build-release --buildtype=release -Dtests=disabled -Dwerror=true >/dev/null
+fi
+ninja -C build-release >/dev/null
+record release-build $?
+
 step "tests"
 meson test -C build --no-rebuild --print-errorlogs --num-processes 2
 count_meson build
