@@ -563,7 +563,7 @@ int nw_kube_run(struct nw_kube *k, struct pollfd *extra, unsigned n_extra, int t
 	struct curl_waitfd wfd[16];
 	uint64_t now = now_ms();
 	CURLMsg *msg;
-	int running, left;
+	int running, left, ready = 0;
 
 	if (n_extra > NW_ARRAY_SIZE(wfd))
 		n_extra = NW_ARRAY_SIZE(wfd);
@@ -583,7 +583,7 @@ int nw_kube_run(struct nw_kube *k, struct pollfd *extra, unsigned n_extra, int t
 		wfd[i].events = (short)(extra[i].events & POLLIN ? CURL_WAIT_POLLIN : 0);
 		wfd[i].revents = 0;
 	}
-	if (curl_multi_poll(k->multi, wfd, n_extra, timeout_ms, NULL) != CURLM_OK)
+	if (curl_multi_poll(k->multi, wfd, n_extra, timeout_ms, &ready) != CURLM_OK)
 		return -1;
 	for (unsigned i = 0; i < n_extra; i++)
 		extra[i].revents = (short)(wfd[i].revents & CURL_WAIT_POLLIN ? POLLIN : 0);
@@ -603,5 +603,5 @@ int nw_kube_run(struct nw_kube *k, struct pollfd *extra, unsigned n_extra, int t
 		if (r->state == R_WAIT && now >= r->retry_at_ms)
 			start(r);
 	}
-	return 0;
+	return ready;
 }

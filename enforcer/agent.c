@@ -56,8 +56,9 @@ struct agent {
 	bool have_applied;
 	bool force_replace;
 
-	bool dirty;
-	int64_t dirty_since_ms, deadline_ms, retry_at_ms, next_check_ms;
+	bool dirty, idle; /* idle: the last poll found nothing waiting */
+	double dirty_since_ms;
+	int64_t deadline_ms, retry_at_ms, next_check_ms;
 	bool reload; /* directory mode: read the manifests again */
 	bool had_intents; /* policies compiled from ClientIntents are in the model */
 	struct nw_intents dir_intents; /* directory mode: the intents in the manifests */
@@ -116,13 +117,23 @@ static void logf_(struct agent *a, const char *fmt, ...)
 	fflush(a->o->log);
 }
 
-static void mark_dirty(struct agent *a)
+/*
+ * A sync is due. It runs as soon as no more input is waiting (what arrived
+ * together is committed together), and at the latest coalesce_ms after the
+ * first change, even while events keep streaming in.
+ */
+static void mark_dirty_at(struct agent *a, double since_ms)
 {
 	if (a->dirty)
 		return;
 	a->dirty = true;
-	a->dirty_since_ms = now_ms();
-	a->deadline_ms = a->dirty_since_ms + a->o->coalesce_ms;
+	a->dirty_since_ms = since_ms;
+	a->deadline_ms = (int64_t)since_ms + a->o->coalesce_ms;
+}
+
+static void mark_dirty(struct agent *a)
+{
+	mark_dirty_at(a, now_precise_ms());
 }
 
 /* ---- API events ---- */
@@ -163,10 +174,11 @@ static void on_object(void *arg, int id, int type, const struct nw_node *obj)
 {
 	struct agent *a = arg;
 	struct nw_diags d = { 0 };
+	double t = now_precise_ms(); /* the event's latency counts from here */
 
 	a->events[id][type]++;
 	if (nw_store_apply(&a->store, id, type, obj, &d))
-		mark_dirty(a);
+		mark_dirty_at(a, t);
 	if (d.list.n)
 		log_diags(a, &d);
 }
@@ -397,7 +409,7 @@ static void sync_now(struct agent *a)
 	struct nw_batch *b = NULL;
 	struct nw_buf err = { 0 }, what = { 0 };
 	bool replace = !a->have_applied || a->force_replace, cut = replace;
-	int64_t dirty_since = a->dirty_since_ms;
+	double dirty_since = a->dirty_since_ms;
 
 	a->dirty = false;
 	nw_store_prepare(&a->store);
@@ -455,7 +467,7 @@ static void sync_now(struct agent *a)
 	a->last_sync_unix = (double)time(NULL);
 	nw_hist_observe(&a->sync_hist, (t_commit - t0) / 1e3);
 	if (b != NULL)
-		nw_hist_observe(&a->latency_hist, (t_commit - (double)dirty_since) / 1e3);
+		nw_hist_observe(&a->latency_hist, (t_commit - dirty_since) / 1e3);
 	if (!a->ready) {
 		a->ready = true;
 		logf_(a, "ready: %zu local pods, %zu rules, %zu set elements; %s", a->local_pods,
@@ -465,7 +477,7 @@ static void sync_now(struct agent *a)
 	}
 	if (a->o->log_syncs)
 		logf_(a, "sync: plan_ms=%.3f commit_ms=%.3f event_to_kernel_ms=%.3f sent=%s", t_plan - t0, t_commit - t_plan,
-		      t_commit - (double)dirty_since, b != NULL ? "yes" : "no");
+		      t_commit - dirty_since, b != NULL ? "yes" : "no");
 	if (cut)
 		cut_connections(a, &a->applied);
 out:
@@ -566,7 +578,7 @@ static void on_denied(const struct nw_nflog_pkt *pkt, void *arg)
 
 static bool stalled(const struct agent *a)
 {
-	return a->commit_failed || (a->dirty && now_ms() - a->dirty_since_ms > (int64_t)a->o->stall_s * 1000);
+	return a->commit_failed || (a->dirty && now_precise_ms() - a->dirty_since_ms > (double)a->o->stall_s * 1000);
 }
 
 static void metric(struct nw_buf *out, const char *name, const char *type, const char *help, double v)
@@ -776,7 +788,7 @@ static void teardown(struct agent *a)
 
 static bool may_sync(const struct agent *a, int64_t now)
 {
-	if (!a->dirty || now < a->deadline_ms || now < a->retry_at_ms)
+	if (!a->dirty || now < a->retry_at_ms || (!a->idle && now < a->deadline_ms))
 		return false;
 	if (a->kube == NULL)
 		return true;
@@ -817,8 +829,9 @@ int nw_agent_run(const struct nw_agent_opts *o)
 		int64_t now = now_ms(), timeout = 1000;
 
 		if (a.dirty) {
-			int64_t due = a.deadline_ms > a.retry_at_ms ? a.deadline_ms : a.retry_at_ms;
-			timeout = due > now ? due - now : 0;
+			/* Drain what is waiting, then sync (see mark_dirty_at); a retry waits its turn. */
+			int64_t due = a.retry_at_ms > now ? a.retry_at_ms : now;
+			timeout = due - now;
 		}
 		if (a.next_check_ms - now < timeout)
 			timeout = a.next_check_ms > now ? a.next_check_ms - now : 0;
@@ -840,16 +853,15 @@ int nw_agent_run(const struct nw_agent_opts *o)
 		}
 		if (a.reload)
 			timeout = 0;
-		if (a.kube != NULL) {
-			if (nw_kube_run(a.kube, fds, n, (int)timeout) < 0) {
+		{
+			int ready = a.kube != NULL ? nw_kube_run(a.kube, fds, n, (int)timeout) : poll(fds, n, (int)timeout);
+
+			if (ready < 0 && errno != EINTR) {
 				logf_(&a, "polling failed: %s", strerror(errno));
 				ret = 3;
 				break;
 			}
-		} else if (poll(fds, n, (int)timeout) < 0 && errno != EINTR) {
-			logf_(&a, "polling failed: %s", strerror(errno));
-			ret = 3;
-			break;
+			a.idle = ready == 0;
 		}
 		if (fds[sig_i].revents & POLLIN) {
 			struct signalfd_siginfo si;

@@ -118,7 +118,9 @@ void nw_kube_watch_optional(struct nw_kube *k, const char *path, int id);
 /*
  * Waits for the API connections or for the extra file descriptors (poll
  * events in, revents out) for at most timeout_ms, then moves every transfer
- * on, delivering objects through the ops. Returns 0, or -1 if polling failed.
+ * on, delivering objects through the ops. Returns how many descriptors
+ * (connections and extra) were ready (0: the wait timed out), or -1 if
+ * polling failed.
  */
 struct pollfd;
 int nw_kube_run(struct nw_kube *k, struct pollfd *extra, unsigned n_extra, int timeout_ms);

@@ -353,6 +353,26 @@ class Handler(BaseHTTPRequestHandler):
             return
 
 
+def load_objects(path):
+    """Objects from a JSON list file, or YAML/JSON manifests in a file or directory."""
+    import os
+    if os.path.isdir(path):
+        for name in sorted(os.listdir(path)):
+            if name.endswith((".yaml", ".yml", ".json")):
+                yield from load_objects(os.path.join(path, name))
+        return
+    with open(path) as f:
+        text = f.read()
+    if text.lstrip().startswith("["):
+        yield from json.loads(text)
+        return
+    import yaml  # python3-yaml
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for doc in yaml.load_all(text, Loader=loader):
+        if isinstance(doc, dict):
+            yield doc
+
+
 def main():
     global ARGS
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -364,13 +384,17 @@ def main():
     p.add_argument("--client-ca")
     p.add_argument("--token")
     p.add_argument("--no-crds", action="store_true", help="do not serve the Otterize CRDs")
-    p.add_argument("--load", help="a JSON file: a list of objects to start with")
+    p.add_argument("--load", help="objects to start with: a JSON list, or a manifest file or directory")
     p.add_argument("-v", "--verbose", action="store_true")
     ARGS = p.parse_args()
     if ARGS.load:
-        with open(ARGS.load) as f:
-            for obj in json.load(f):
+        for obj in load_objects(ARGS.load):
+            if obj.get("kind") in KINDS:
                 CLUSTER.apply(obj)
+            elif obj.get("kind") == "List":
+                for item in obj.get("items", []):
+                    if item.get("kind") in KINDS:
+                        CLUSTER.apply(item)
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.address_family = socket.AF_INET6 if ":" in ARGS.host else socket.AF_INET
     srv = ThreadingHTTPServer((ARGS.host, ARGS.port), Handler)
