@@ -45,20 +45,31 @@ struct nwl_ipent *nwl_ip_lookup(const struct nwl_learner *l, const struct nw_add
 
 	if (t->cap == 0)
 		return NULL;
+	/* Keys inline: a miss (most addresses outside the model) touches one slot. */
 	for (i = addr_hash(a) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-		struct nwl_ipent *e = t->slots[i];
-		if (e == NULL)
+		const struct nwl_ipslot *sl = &t->slots[i];
+		if (sl->e == NULL)
 			return NULL;
-		if (e->addr.v == a->v && e->addr.family == a->family)
-			return e;
+		if (sl->v == a->v && sl->family == a->family)
+			return sl->e;
 	}
+}
+
+static void ip_place(struct nwl_iptab *t, struct nwl_ipent *e)
+{
+	size_t i;
+
+	for (i = addr_hash(&e->addr) & (t->cap - 1); t->slots[i].e; i = (i + 1) & (t->cap - 1))
+		;
+	t->slots[i].v = e->addr.v;
+	t->slots[i].family = e->addr.family;
+	t->slots[i].e = e;
 }
 
 static struct nwl_ipent *ip_get(struct nwl_learner *l, const struct nw_addr *a)
 {
 	struct nwl_iptab *t = &l->ips;
 	struct nwl_ipent *e = nwl_ip_lookup(l, a);
-	size_t i;
 
 	if (e != NULL)
 		return e;
@@ -67,22 +78,16 @@ static struct nwl_ipent *ip_get(struct nwl_learner *l, const struct nw_addr *a)
 
 		nt.cap = t->cap ? t->cap * 2 : 64;
 		nt.slots = nw_xcalloc(nt.cap, sizeof(*nt.slots));
-		for (size_t k = 0; k < t->cap; k++) {
-			if (t->slots[k] == NULL)
-				continue;
-			for (i = addr_hash(&t->slots[k]->addr) & (nt.cap - 1); nt.slots[i]; i = (i + 1) & (nt.cap - 1))
-				;
-			nt.slots[i] = t->slots[k];
-		}
+		for (size_t k = 0; k < t->cap; k++)
+			if (t->slots[k].e != NULL)
+				ip_place(&nt, t->slots[k].e);
 		nt.n = t->n;
 		free(t->slots);
 		*t = nt;
 	}
 	e = nw_xcalloc(1, sizeof(*e));
 	e->addr = *a;
-	for (i = addr_hash(a) & (t->cap - 1); t->slots[i]; i = (i + 1) & (t->cap - 1))
-		;
-	t->slots[i] = e;
+	ip_place(t, e);
 	t->n++;
 	return e;
 }
@@ -100,7 +105,7 @@ static void index_cluster(struct nwl_learner *l)
 
 		for (uint8_t k = 0; k < p->n_ips; k++) {
 			struct nwl_ipent *e = ip_get(l, &p->ips[k]);
-			nw_vec_push(&e->holds, ((struct nwl_hold){ p, 0, 0 }));
+			nw_vec_push(&e->holds, ((struct nwl_hold){ p, 0, 0, NULL }));
 			if (p->host_network && p->node != NULL && e->node == NULL)
 				e->node = p->node;
 		}
@@ -142,9 +147,9 @@ void nwl_free(struct nwl_learner *l)
 	if (l == NULL)
 		return;
 	for (size_t i = 0; i < l->ips.cap; i++)
-		if (l->ips.slots[i] != NULL) {
-			nw_vec_free(&l->ips.slots[i]->holds);
-			free(l->ips.slots[i]);
+		if (l->ips.slots[i].e != NULL) {
+			nw_vec_free(&l->ips.slots[i].e->holds);
+			free(l->ips.slots[i].e);
 		}
 	free(l->ips.slots);
 	free(l->flows);
@@ -979,8 +984,12 @@ struct nwl_ent *nwl_ent_for(struct nwl_learner *l, const struct nw_addr *a, uint
 
 	k.addr = *a;
 	if (ie != NULL && ie->holds.n) {
-		if (slot != NO_SLOT && slot < ie->holds.n)
-			return nwl_ent_for_pod(l, ie->holds.v[slot].pod);
+		if (slot != NO_SLOT && slot < ie->holds.n) {
+			struct nwl_hold *h = (struct nwl_hold *)&ie->holds.v[slot];
+			if (h->ent == NULL)
+				h->ent = nwl_ent_for_pod(l, h->pod);
+			return h->ent;
+		}
 		k.kind = NWL_ENT_UNKNOWN;
 		e = ent_get(l, &k, &created);
 		e->why = "a pod of the model had this address, but not at the time of the flow";
@@ -1151,62 +1160,121 @@ static int edge_cmp(const void *a, const void *b)
 	return r ? r : x->proto - y->proto;
 }
 
-/* Distinct addresses on each side of each edge. */
-struct addr_seen {
-	size_t edge;
-	int side;
-	nw_u128 v;
+/*
+ * Distinct addresses on each side of each edge: a flat set of 64-bit
+ * fingerprints of (edge, side, address), local to nwl_finish. A collision
+ * would undercount an evidence figure by one; it decides nothing.
+ */
+struct seen_set {
+	uint64_t *s;
+	size_t n, cap;
 };
 
-static bool seen_eq(const void *entry, const void *key)
+static void seen_place(struct seen_set *set, uint64_t h)
 {
-	const struct addr_seen *a = entry, *b = key;
-	return a->edge == b->edge && a->side == b->side && a->v == b->v;
+	size_t i;
+
+	for (i = h & (set->cap - 1); set->s[i]; i = (i + 1) & (set->cap - 1))
+		;
+	set->s[i] = h;
 }
 
-static void count_addr(struct nw_hmap *seen, struct nwl_edge *e, size_t idx, int side, nw_u128 v)
+static void count_addr(struct seen_set *set, struct nwl_edge *e, size_t idx, int side, nw_u128 v)
 {
-	struct addr_seen k = { idx, side, v }, *n;
-	uint64_t h = hash128(v, idx * 2 + (uint64_t)side);
+	uint64_t h = hash128(v, idx * 2 + (uint64_t)side) | 1;
+	size_t i;
 
-	if (nw_hmap_get(seen, h, seen_eq, &k) != NULL)
-		return;
-	n = nw_xmalloc(sizeof(*n));
-	*n = k;
-	nw_hmap_put(seen, h, seen_eq, n, n);
+	if ((set->n + 1) * 2 > set->cap) {
+		struct seen_set ns = { nw_xcalloc(set->cap ? set->cap * 2 : 1024, sizeof(uint64_t)), set->n,
+				       set->cap ? set->cap * 2 : 1024 };
+		for (size_t k = 0; k < set->cap; k++)
+			if (set->s[k])
+				seen_place(&ns, set->s[k]);
+		free(set->s);
+		*set = ns;
+	}
+	for (i = h & (set->cap - 1); set->s[i]; i = (i + 1) & (set->cap - 1))
+		if (set->s[i] == h)
+			return;
+	set->s[i] = h;
+	set->n++;
 	if (side == 0)
 		e->client_ips++;
 	else
 		e->server_ips++;
 }
 
+/* A Service's backends with their targetPorts, computed once per Service and port. */
+struct backend {
+	const struct nw_pod *pod;
+	struct nwl_ent *ent;
+	uint16_t port;
+};
+
+struct svc_backends {
+	const struct nw_service *svc;
+	uint8_t proto;
+	uint16_t port;
+	NW_VEC(struct backend) b;
+};
+
+static bool sb_eq(const void *entry, const void *key)
+{
+	const struct svc_backends *a = entry, *b = key;
+	return a->svc == b->svc && a->proto == b->proto && a->port == b->port;
+}
+
+static const struct svc_backends *backends(struct nwl_learner *l, struct nw_hmap *cache, const struct nw_service *svc,
+					   uint8_t proto, uint16_t port)
+{
+	struct svc_backends k = { svc, proto, port, { 0 } }, *sb;
+	uint64_t h = nw_hash_ptr(svc, (uint64_t)proto << 16 | port);
+
+	sb = nw_hmap_get(cache, h, sb_eq, &k);
+	if (sb != NULL)
+		return sb;
+	sb = nw_xcalloc(1, sizeof(*sb));
+	*sb = k;
+	for (size_t i = 0; l->c != NULL && i < l->c->pods.n; i++) {
+		const struct nw_pod *bp = l->c->pods.v[i];
+		uint16_t tp;
+
+		if (nwl_svc_selects(svc, bp) && bp->n_ips && (tp = nwl_svc_target(svc, proto, port, bp)) != 0)
+			nw_vec_push(&sb->b, ((struct backend){ bp, nwl_ent_for_pod(l, bp), tp }));
+	}
+	nw_hmap_put(cache, h, sb_eq, sb, sb);
+	return sb;
+}
+
 /* A pair to a ClusterIP: one edge per backend workload, each counted once, on its targetPort. */
 static void pair_to_service(struct nwl_learner *l, const struct nwl_pair *p, struct nwl_ent *ce,
-			    const struct nw_service *svc, struct nw_hmap *seen)
+			    const struct svc_backends *sb, struct seen_set *seen)
 {
-	NW_VEC(size_t) done = { 0 };
+	size_t done[8], n_done = 0;
 
-	for (size_t k = 0; l->c != NULL && k < l->c->pods.n; k++) {
-		const struct nw_pod *bp = l->c->pods.v[k];
-		uint16_t tp;
-		size_t ei;
+	for (size_t k = 0; k < sb->b.n; k++) {
+		const struct backend *b = &sb->b.v[k];
+		size_t ei = edge_get(l, ce, b->ent, p->proto);
 		bool dup = false;
 
-		if (!nwl_svc_selects(svc, bp) || bp->n_ips == 0 || (tp = nwl_svc_target(svc, p->proto, p->sp, bp)) == 0)
-			continue;
-		ei = edge_get(l, ce, nwl_ent_for_pod(l, bp), p->proto);
-		l->edges.v[ei].via = svc;
+		/* The backends' addresses, once per edge and Service. */
+		if (l->edges.v[ei].via != sb->svc)
+			for (size_t x = k; x < sb->b.n; x++)
+				if (sb->b.v[x].ent == b->ent)
+					count_addr(seen, &l->edges.v[ei], ei, 1, sb->b.v[x].pod->ips[0].v);
+		l->edges.v[ei].via = sb->svc;
 		l->edges.v[ei].via_port = p->sp;
-		count_addr(seen, &l->edges.v[ei], ei, 1, bp->ips[0].v);
-		for (size_t d = 0; d < done.n; d++)
-			dup |= done.v[d] == ei;
+		for (size_t d = 0; d < n_done; d++)
+			dup |= done[d] == ei;
+		/* Backends of one workload count the pair once (beyond 8 workloads, per pod). */
 		if (dup)
 			continue;
-		nw_vec_push(&done, ei);
-		edge_add(&l->edges.v[ei], p, tp);
+		if (n_done < NW_ARRAY_SIZE(done))
+			done[n_done++] = ei;
+		edge_add(&l->edges.v[ei], p, b->port);
 		count_addr(seen, &l->edges.v[ei], ei, 0, p->c);
 	}
-	if (done.n == 0) {
+	if (sb->b.n == 0) {
 		struct ent_key k = { 0 };
 		struct nwl_ent *se;
 		size_t ei;
@@ -1218,16 +1286,16 @@ static void pair_to_service(struct nwl_learner *l, const struct nwl_pair *p, str
 		se = ent_get(l, &k, &created);
 		se->why = "the ClusterIP of a Service with no backend (and port) in the model";
 		ei = edge_get(l, ce, se, p->proto);
-		l->edges.v[ei].via = svc;
+		l->edges.v[ei].via = sb->svc;
 		l->edges.v[ei].via_port = p->sp;
 		edge_add(&l->edges.v[ei], p, p->sp);
 	}
-	nw_vec_free(&done);
 }
 
 void nwl_finish(struct nwl_learner *l)
 {
-	struct nw_hmap seen = { 0 };
+	struct seen_set seen = { 0 };
+	struct nw_hmap cache = { 0 };
 
 	if (l->finished)
 		return;
@@ -1257,7 +1325,7 @@ void nwl_finish(struct nwl_learner *l)
 		ce = nwl_ent_for(l, &ca, p->cslot);
 		sie = nwl_ip_lookup(l, &sa);
 		if (sie != NULL && sie->svc != NULL && sie->holds.n == 0) {
-			pair_to_service(l, p, ce, sie->svc, &seen);
+			pair_to_service(l, p, ce, backends(l, &cache, sie->svc, p->proto, p->sp), &seen);
 			continue;
 		}
 		ei = edge_get(l, ce, nwl_ent_for(l, &sa, p->sslot), p->proto);
@@ -1265,9 +1333,13 @@ void nwl_finish(struct nwl_learner *l)
 		count_addr(&seen, &l->edges.v[ei], ei, 0, p->c);
 		count_addr(&seen, &l->edges.v[ei], ei, 1, p->s);
 	}
-	for (size_t i = 0; i < seen.cap; i++)
-		free(seen.slots[i]);
-	nw_hmap_free(&seen);
+	free(seen.s);
+	for (size_t i = 0; i < cache.cap; i++)
+		if (cache.slots[i] != NULL) {
+			nw_vec_free(&((struct svc_backends *)cache.slots[i])->b);
+			free(cache.slots[i]);
+		}
+	nw_hmap_free(&cache);
 	for (size_t i = 0; i < l->edges.n; i++) {
 		struct nwl_edge *e = &l->edges.v[i];
 

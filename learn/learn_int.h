@@ -9,6 +9,7 @@
 struct nwl_hold {
 	const struct nw_pod *pod;
 	uint64_t start_us, end_us; /* 0: unknown (since ever / until now) */
+	struct nwl_ent *ent;	   /* its entity, once resolved */
 };
 
 struct nwl_ipent {
@@ -18,9 +19,15 @@ struct nwl_ipent {
 	const char *node;	      /* a node address */
 };
 
-/* Open-addressing table of struct nwl_ipent *, keyed by address. */
+/* Open-addressing table of struct nwl_ipent *, keyed by address (kept in the slot). */
+struct nwl_ipslot {
+	nw_u128 v;
+	struct nwl_ipent *e;
+	uint8_t family;
+};
+
 struct nwl_iptab {
-	struct nwl_ipent **slots;
+	struct nwl_ipslot *slots;
 	size_t n, cap;
 };
 
