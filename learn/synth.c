@@ -131,24 +131,24 @@ static bool add_peer(struct nw_out *o, struct nw_out_node *rule, int dir, const 
 	return false;
 }
 
-/* One rule from one edge. */
-static void edge_rule(struct nwl_learner *l, struct nw_out *o, struct nw_out_node *np, const struct nwl_ent *self,
-		      const struct nwl_edge *e, int dir)
+/* Why an edge's rule is written commented out (empty: it is not). */
+static void weak_reason(const struct nwl_learner *l, const struct nwl_edge *e, size_t n_ok, struct nw_buf *why)
 {
-	const struct nwl_ent *peer = dir == NW_NP_INGRESS ? e->client : e->server;
-	struct nw_out_node *rule = nw_np_rule(o, np, dir);
-	struct nw_buf ev = { 0 }, why = { 0 };
-	const char *pwhy = NULL;
-	size_t n_ok = 0;
+	if (n_ok == 0)
+		nw_buf_printf(why, "never established (%s): no server accepted", e->refused ? "refused" : "unanswered");
+	else if (e->established < l->o.min_conns)
+		nw_buf_printf(why, "%llu established connection%s, fewer than --min-connections %u",
+			      (unsigned long long)e->established, e->established == 1 ? "" : "s", l->o.min_conns);
+	else if (e->udp_guess)
+		nw_buf_puts(why, "UDP: which side served was told only by which packet came first");
+}
+
+/* The ports of a rule; returns false when they had to become one range (too many). */
+static bool put_ports(struct nw_out *o, struct nw_out_node *rule, const struct nwl_edge *e, size_t n_ok,
+		      struct nw_buf *why)
+{
 	const char *proto = nw_proto_name(e->proto);
 
-	evidence(e, dir == NW_NP_INGRESS, &ev);
-	nw_out_comment(o, rule, "%s", ev.s);
-	if (!add_peer(o, rule, dir, self, peer, &pwhy))
-		nw_buf_printf(&why, "%s", pwhy);
-	for (size_t i = 0; i < e->ports.n; i++)
-		n_ok += e->ports.v[i].established > 0;
-	/* A rule with nothing established is commented out whole: its ports stay as they are inside it. */
 	if (n_ok > MAX_PORTS_LISTED) {
 		/* Many ports: one range, for a human to narrow. */
 		uint16_t lo = 0, hi = 0;
@@ -159,33 +159,94 @@ static void edge_rule(struct nwl_learner *l, struct nw_out *o, struct nw_out_nod
 				hi = e->ports.v[i].port;
 			}
 		nw_np_port(o, rule, proto, lo, hi);
-		if (why.len == 0)
-			nw_buf_printf(&why, "%zu ports (%u-%u) became one range: narrow it", n_ok, lo, hi);
-	} else {
-		for (size_t i = 0; i < e->ports.n; i++) {
-			const struct nwl_port_ev *pe = &e->ports.v[i];
-			struct nw_out_node *pn = nw_np_port(o, rule, proto, pe->port, 0);
+		if (why->len == 0)
+			nw_buf_printf(why, "%zu ports (%u-%u) became one range: narrow it", n_ok, lo, hi);
+		return false;
+	}
+	for (size_t i = 0; i < e->ports.n; i++) {
+		const struct nwl_port_ev *pe = &e->ports.v[i];
+		struct nw_out_node *pn = nw_np_port(o, rule, proto, pe->port, 0);
 
-			if (pe->established || n_ok == 0)
-				continue;
-			pn->disabled = true;
-			nw_out_comment(o, pn, "never established: %llu %s", (unsigned long long)(pe->refused + pe->unanswered),
-				       pe->refused ? "refused" : "unanswered");
+		/* A rule with nothing established is commented out whole, its ports as they are. */
+		if (pe->established || n_ok == 0)
+			continue;
+		pn->disabled = true;
+		nw_out_comment(o, pn, "never established: %llu %s", (unsigned long long)(pe->refused + pe->unanswered),
+			       pe->refused ? "refused" : "unanswered");
+	}
+	return true;
+}
+
+/* "TCP 80,443!8080": the ports a rule would carry, for grouping peers with the same ones. */
+static void port_signature(const struct nwl_edge *e, struct nw_buf *out)
+{
+	nw_buf_puts(out, nw_proto_name(e->proto));
+	for (size_t i = 0; i < e->ports.n; i++)
+		nw_buf_printf(out, "%c%u", e->ports.v[i].established ? ',' : '!', e->ports.v[i].port);
+}
+
+struct rule_group {
+	char *sig;
+	struct nw_out_node *rule;
+};
+
+/*
+ * The rules of one direction: confident peers with the same ports share one
+ * rule (each peer with its evidence); every weak one is a rule of its own,
+ * commented out with the reason.
+ */
+static void edge_rules(struct nwl_learner *l, struct nw_out *o, struct nw_out_node *np, const struct nwl_ent *self,
+		       const struct nwl_edge *const *edges, size_t n, int dir)
+{
+	NW_VEC(struct rule_group) groups = { 0 };
+
+	for (size_t k = 0; k < n; k++) {
+		const struct nwl_edge *e = edges[k];
+		const struct nwl_ent *peer = dir == NW_NP_INGRESS ? e->client : e->server;
+		struct nw_buf ev = { 0 }, why = { 0 }, sig = { 0 };
+		struct nw_out_node *rule = NULL;
+		const char *pwhy = NULL;
+		size_t n_ok = 0, from;
+
+		for (size_t i = 0; i < e->ports.n; i++)
+			n_ok += e->ports.v[i].established > 0;
+		weak_reason(l, e, n_ok, &why);
+		evidence(e, dir == NW_NP_INGRESS, &ev);
+		port_signature(e, &sig);
+		for (size_t g = 0; why.len == 0 && n_ok <= MAX_PORTS_LISTED && g < groups.n && rule == NULL; g++)
+			if (strcmp(groups.v[g].sig, sig.s) == 0)
+				rule = groups.v[g].rule;
+		if (rule != NULL) {
+			/* Another peer of an existing rule. */
+			struct nw_out_node *peers = nw_out_get(rule, dir == NW_NP_EGRESS ? "to" : "from");
+			from = peers->items.n;
+			if (!add_peer(o, rule, dir, self, peer, &pwhy))
+				nw_bug("a peer without a selector in a confident rule");
+			nw_out_comment(o, peers->items.v[from].val, "%s", ev.s);
+			goto next;
 		}
+		rule = nw_np_rule(o, np, dir);
+		if (!add_peer(o, rule, dir, self, peer, &pwhy)) {
+			nw_buf_reset(&why);
+			nw_buf_puts(&why, pwhy);
+		}
+		if (!put_ports(o, rule, e, n_ok, &why) || why.len) {
+			nw_out_comment(o, rule, "%s", ev.s);
+			rule->disabled = true;
+			nw_out_comment(o, rule, "low confidence: %s", why.s);
+		} else {
+			struct nw_out_node *peers = nw_out_get(rule, dir == NW_NP_EGRESS ? "to" : "from");
+			nw_out_comment(o, peers->items.v[0].val, "%s", ev.s);
+			nw_vec_push(&groups, ((struct rule_group){ nw_buf_steal(&sig), rule }));
+		}
+	next:
+		nw_buf_free(&ev);
+		nw_buf_free(&why);
+		nw_buf_free(&sig);
 	}
-	if (why.len == 0 && n_ok == 0)
-		nw_buf_printf(&why, "never established (%s): no server accepted", e->refused ? "refused" : "unanswered");
-	if (why.len == 0 && e->established < l->o.min_conns)
-		nw_buf_printf(&why, "%llu established connection%s, fewer than --min-connections %u",
-			      (unsigned long long)e->established, e->established == 1 ? "" : "s", l->o.min_conns);
-	if (why.len == 0 && e->udp_guess)
-		nw_buf_puts(&why, "UDP: which side served was told only by which packet came first");
-	if (why.len) {
-		rule->disabled = true;
-		nw_out_comment(o, rule, "low confidence: %s", why.s);
-	}
-	nw_buf_free(&ev);
-	nw_buf_free(&why);
+	for (size_t g = 0; g < groups.n; g++)
+		free(groups.v[g].sig);
+	nw_vec_free(&groups);
 }
 
 static void dns_rule(struct nwl_learner *l, struct nw_out *o, struct nw_out_node *np, const struct nwl_edge *seen)
@@ -218,6 +279,7 @@ static void write_policy(struct nwl_learner *l, struct nw_out *o, const struct n
 	struct nw_buf name = { 0 }, c = { 0 };
 	struct nw_out_node *np;
 	const struct nwl_edge *dns_seen = NULL;
+	NW_VEC(const struct nwl_edge *) list = { 0 };
 	uint64_t in = 0, out = 0;
 
 	policy_name(e, &name);
@@ -236,8 +298,10 @@ static void write_policy(struct nwl_learner *l, struct nw_out *o, const struct n
 	if (l->st.first_us)
 		nw_buf_puts(&c, ", "), span(l->st.first_us, l->st.last_us, &c);
 	nw_buf_putc(&c, '.');
-	if (e->selector_guessed)
-		nw_buf_printf(&c, "\nSelects its pods by their common labels (%s's spec.selector is not in the input).",
+	if (e->wl == NULL && strcmp(e->wl_kind, "Pod") == 0)
+		nw_buf_puts(&c, "\nSelects the pod by its labels (it has no owner).");
+	else if (e->selector_guessed)
+		nw_buf_printf(&c, "\nSelects its pods by their common labels (the %s's spec.selector is not in the input).",
 			      e->wl_kind);
 	else
 		nw_buf_printf(&c, "\nSelects its pods by the %s's spec.selector.", e->wl_kind);
@@ -258,15 +322,19 @@ static void write_policy(struct nwl_learner *l, struct nw_out *o, const struct n
 	for (size_t i = 0; i < ix->in.n; i++) {
 		const struct nwl_edge *ed = &l->edges.v[ix->in.v[i]];
 		if (ed->client->kind != NWL_ENT_NODE)
-			edge_rule(l, o, np, e, ed, NW_NP_INGRESS);
+			nw_vec_push(&list, ed);
 	}
+	edge_rules(l, o, np, e, list.v, list.n, NW_NP_INGRESS);
+	list.n = 0;
 	for (size_t i = 0; i < ix->out.n; i++) {
 		const struct nwl_edge *ed = &l->edges.v[ix->out.v[i]];
 		if (ed->dns)
 			dns_seen = ed;
 		else
-			edge_rule(l, o, np, e, ed, NW_NP_EGRESS);
+			nw_vec_push(&list, ed);
 	}
+	edge_rules(l, o, np, e, list.v, list.n, NW_NP_EGRESS);
+	nw_vec_free(&list);
 	/* Egress is isolated, so DNS must stay open. */
 	dns_rule(l, o, np, dns_seen);
 	nw_buf_free(&name);
