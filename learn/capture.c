@@ -29,7 +29,7 @@ struct feed_ctx {
 
 static void on_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *data)
 {
-	const struct feed_ctx *ctx = (const struct feed_ctx *)arg;
+	const struct feed_ctx *ctx = (const void *)arg;
 	uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000 + (uint64_t)h->ts.tv_usec;
 
 	nwl_feed(ctx->l, ctx->linktype, ts, data, h->caplen);
