@@ -26,9 +26,10 @@ static inline uint64_t mix64(uint64_t x)
 	return x;
 }
 
+/* v and h are mixed apart before they meet: (h ^ v) alone would make (h, v) and (h ^ x, v ^ x) collide. */
 static inline uint64_t hash128(nw_u128 v, uint64_t h)
 {
-	return mix64(h ^ (uint64_t)v ^ mix64((uint64_t)(v >> 64) + 0x9e3779b97f4a7c15ULL));
+	return mix64((uint64_t)v * 0x9e3779b97f4a7c15ULL ^ mix64(h + (uint64_t)(v >> 64) + 0x632be59bd9b4e019ULL));
 }
 
 /* The address index. */

@@ -370,6 +370,11 @@ static void target_name(const struct nwl_ent *self, const struct nw_namespace *n
 		nw_buf_printf(out, ".%s", ns->name);
 }
 
+struct seen_target {
+	char *key;
+	struct nw_out_node *node;
+};
+
 size_t nwl_write_intents(struct nwl_learner *l, struct nw_out *o)
 {
 	struct ent_edges *ix;
@@ -380,6 +385,7 @@ size_t nwl_write_intents(struct nwl_learner *l, struct nw_out *o)
 	for (size_t i = 0; i < l->ents.n; i++) {
 		const struct nwl_ent *e = l->ents.v[i];
 		struct nw_out_node *doc, *md, *spec, *wl, *targets;
+		NW_VEC(struct seen_target) seen = { 0 };
 		size_t live = 0;
 
 		if (e->kind != NWL_ENT_WORKLOAD || ix[i].out.n == 0)
@@ -400,33 +406,55 @@ size_t nwl_write_intents(struct nwl_learner *l, struct nw_out *o)
 		for (size_t k = 0; k < ix[i].out.n; k++) {
 			const struct nwl_edge *ed = &l->edges.v[ix[i].out.v[k]];
 			const struct nwl_ent *s = ed->server;
-			struct nw_out_node *t = nw_out_push(o, targets, nw_out_map(o)), *body;
-			struct nw_buf ev = { 0 }, nm = { 0 }, ports = { 0 };
+			struct nw_out_node *t = NULL, *body;
+			struct nw_buf ev = { 0 }, key = { 0 }, ports = { 0 };
 			bool weak = ed->established < l->o.min_conns || ed->udp_guess;
 
-			if (ed->dns) {
-				/* kube-dns: ClientIntents users get DNS from the operator's defaults. */
-				t->disabled = true;
-			}
+			/* kube-dns: ClientIntents users get DNS from the operator's defaults. */
+			if (ed->dns)
+				continue;
 			for (size_t p = 0; p < ed->ports.n; p++)
 				if (ed->ports.v[p].established)
 					nw_buf_printf(&ports, "%s%u", ports.len ? ", " : "", ed->ports.v[p].port);
 			evidence(ed, false, &ev);
+			/* One target per server: another protocol to it adds evidence to the same one. */
+			if (s->kind == NWL_ENT_WORKLOAD && ed->via != NULL)
+				nw_buf_printf(&key, "service %s", ed->via->name), target_name(e, ed->via->ns, "", &key);
+			else if (s->kind == NWL_ENT_WORKLOAD)
+				nw_buf_printf(&key, "kubernetes %s %s", s->wl_kind, s->name), target_name(e, s->ns, "", &key);
+			for (size_t x = 0; key.len && x < seen.n && t == NULL; x++)
+				if (strcmp(seen.v[x].key, key.s) == 0)
+					t = seen.v[x].node;
+			if (t != NULL) {
+				nw_out_comment(o, t, "%s; %s port%s %s", ev.s, nw_proto_name(ed->proto),
+					       strchr(nw_buf_str(&ports), ',') ? "s" : "",
+					       ports.len ? ports.s : "none established");
+				if (t->disabled && !weak && ports.len) {
+					t->disabled = false;
+					live++;
+				}
+				goto next;
+			}
+			t = nw_out_push(o, targets, nw_out_map(o));
+			if (key.len)
+				nw_vec_push(&seen, ((struct seen_target){ nw_buf_steal(&key), t }));
 			nw_out_comment(o, t, "%s; %s port%s %s", ev.s, nw_proto_name(ed->proto),
 				       strchr(nw_buf_str(&ports), ',') ? "s" : "", ports.len ? ports.s : "none established");
-			if (ed->dns) {
-				nw_out_comment(o, t, "DNS to kube-dns: allowed by default");
-			} else if (s->kind == NWL_ENT_WORKLOAD && ed->via != NULL) {
+			if (s->kind == NWL_ENT_WORKLOAD && ed->via != NULL) {
+				struct nw_buf nm = { 0 };
 				body = nw_out_set_map(o, t, "service");
 				body->flow = true;
 				target_name(e, ed->via->ns, ed->via->name, &nm);
 				nw_out_set_str(o, body, "name", nm.s);
+				nw_buf_free(&nm);
 			} else if (s->kind == NWL_ENT_WORKLOAD) {
+				struct nw_buf nm = { 0 };
 				body = nw_out_set_map(o, t, "kubernetes");
 				body->flow = true;
 				target_name(e, s->ns, s->name, &nm);
 				nw_out_set_str(o, body, "name", nm.s);
 				nw_out_set_str(o, body, "kind", s->wl_kind);
+				nw_buf_free(&nm);
 			} else {
 				struct nw_out_node *seq, *ps;
 				char ip[NW_ADDR_STRLEN];
@@ -459,9 +487,17 @@ size_t nwl_write_intents(struct nwl_learner *l, struct nw_out *o)
 							       : "fewer established connections than --min-connections");
 			}
 			live += !t->disabled;
+		next:
 			nw_buf_free(&ev);
-			nw_buf_free(&nm);
+			nw_buf_free(&key);
 			nw_buf_free(&ports);
+		}
+		for (size_t x = 0; x < seen.n; x++)
+			free(seen.v[x].key);
+		nw_vec_free(&seen);
+		if (targets->items.n == 0) {
+			/* Only DNS: nothing to declare. */
+			continue;
 		}
 		nw_out_comment(o, doc, "%s %s/%s: what it called, learned by netward (%zu target%s)", e->wl_kind,
 			       e->ns->name, e->name, live, live == 1 ? "" : "s");
