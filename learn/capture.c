@@ -51,7 +51,11 @@ static int read_file(struct nwl_learner *l, const struct nwl_capture_opts *o, co
 	int r;
 
 	if (p == NULL) {
-		nw_buf_printf(err, "%s: %s", path, errbuf);
+		/* libpcap's message may already name the file. */
+		if (strncmp(errbuf, path, strlen(path)) == 0)
+			nw_buf_puts(err, errbuf);
+		else
+			nw_buf_printf(err, "%s: %s", path, errbuf);
 		return NWL_CAP_INPUT;
 	}
 	ctx.linktype = pcap_datalink(p);

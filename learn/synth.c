@@ -298,6 +298,8 @@ static void write_policy(struct nwl_learner *l, struct nw_out *o, const struct n
 	if (l->st.first_us)
 		nw_buf_puts(&c, ", "), span(l->st.first_us, l->st.last_us, &c);
 	nw_buf_putc(&c, '.');
+	if (e->pod != NULL && e->pod->terminating && e->wl == NULL)
+		nw_buf_puts(&c, "\nThe pod is being deleted (deletionTimestamp): this policy may be moot.");
 	if (e->wl == NULL && strcmp(e->wl_kind, "Pod") == 0)
 		nw_buf_puts(&c, "\nSelects the pod by its labels (it has no owner).");
 	else if (e->selector_guessed)
@@ -535,6 +537,8 @@ void nwl_summary(struct nwl_learner *l, struct nw_buf *out)
 				nw_buf_printf(out, " %llu %s", (unsigned long long)st->status[i], nwl_dec_status_name(i));
 		nw_buf_putc(out, '\n');
 	}
+	if (l->c == NULL && attempts)
+		nw_buf_puts(out, "  without the cluster (-f) every address is outside it: no workload, no policy\n");
 	if (st->dns_malformed)
 		nw_buf_printf(out, "  %llu malformed DNS answers skipped\n", (unsigned long long)st->dns_malformed);
 	if (st->live)

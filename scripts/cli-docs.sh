@@ -28,7 +28,7 @@ HEAD
 	echo '```'
 	"$bin" --help
 	echo '```'
-	for cmd in can matrix explain compile apply lab; do
+	for cmd in can matrix explain compile apply lab learn; do
 		echo
 		echo "## netward $cmd"
 		echo
