@@ -1265,6 +1265,8 @@ static void pair_to_service(struct nwl_learner *l, const struct nwl_pair *p, str
 					count_addr(seen, &l->edges.v[ei], ei, 1, sb->b.v[x].pod->ips[0].v);
 		l->edges.v[ei].via = sb->svc;
 		l->edges.v[ei].via_port = p->sp;
+		/* A node through a Service may land on any node's pod: not a kubelet probe. */
+		l->edges.v[ei].other_node |= ce->kind == NWL_ENT_NODE;
 		for (size_t d = 0; d < n_done; d++)
 			dup |= done[d] == ei;
 		/* Backends of one workload count the pair once (beyond 8 workloads, per pod). */
@@ -1331,6 +1333,12 @@ void nwl_finish(struct nwl_learner *l)
 		}
 		ei = edge_get(l, ce, nwl_ent_for(l, &sa, p->sslot), p->proto);
 		edge_add(&l->edges.v[ei], p, p->sp);
+		if (ce->kind == NWL_ENT_NODE) {
+			/* A node may always reach its own pods; any other pod's policy must allow it. */
+			const struct nw_pod *sp = sie != NULL && p->sslot < sie->holds.n ? sie->holds.v[p->sslot].pod : NULL;
+			if (sp == NULL || sp->node == NULL || strcmp(sp->node, ce->name) != 0)
+				l->edges.v[ei].other_node = true;
+		}
 		count_addr(&seen, &l->edges.v[ei], ei, 0, p->c);
 		count_addr(&seen, &l->edges.v[ei], ei, 1, p->s);
 	}

@@ -309,7 +309,7 @@ static void write_policy(struct nwl_learner *l, struct nw_out *o, const struct n
 		nw_buf_printf(&c, "\nSelects its pods by the %s's spec.selector.", e->wl_kind);
 	for (size_t i = 0; i < ix->in.n; i++) {
 		const struct nwl_edge *ed = &l->edges.v[ix->in.v[i]];
-		if (ed->client->kind == NWL_ENT_NODE) {
+		if (ed->client->kind == NWL_ENT_NODE && !ed->other_node) {
 			nw_buf_puts(&c, "\nNo rule for ");
 			evidence(ed, true, &c);
 			nw_buf_puts(&c, ":\n  kubelet probes; a node may always reach its own pods.");
@@ -323,7 +323,8 @@ static void write_policy(struct nwl_learner *l, struct nw_out *o, const struct n
 	}
 	for (size_t i = 0; i < ix->in.n; i++) {
 		const struct nwl_edge *ed = &l->edges.v[ix->in.v[i]];
-		if (ed->client->kind != NWL_ENT_NODE)
+		/* From another node: hostNetwork clients (or SNATed traffic) need an ipBlock. */
+		if (ed->client->kind != NWL_ENT_NODE || ed->other_node)
 			nw_vec_push(&list, ed);
 	}
 	edge_rules(l, o, np, e, list.v, list.n, NW_NP_INGRESS);

@@ -139,6 +139,7 @@ struct nwl_edge {
 	uint16_t via_port;
 	bool udp_guess;			 /* UDP client/server told apart by ports only */
 	bool dns;			 /* DNS to kube-dns (covered by the DNS rule) */
+	bool other_node;		 /* a node client reached a pod on another node (not a kubelet probe) */
 };
 
 struct nwl_opts {

@@ -186,8 +186,8 @@ static const char model_yaml[] =
 	"frontend-7d4b9, uid: u1, controller: true}]}\nspec: {containers: [{name: c}]}\nstatus: {podIP: 10.0.1.2}\n"
 	"---\napiVersion: v1\nkind: Pod\nmetadata: {name: api-5c4-aaaaa, namespace: shop, labels: {app: api, track: "
 	"stable, pod-template-hash: '5c4'}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: "
-	"api-5c4, uid: u2, controller: true}]}\nspec: {containers: [{name: c, ports: [{containerPort: 8080, name: "
-	"http}]}]}\nstatus: {podIPs: [{ip: 10.0.2.1}, {ip: 'fd00::2:1'}]}\n"
+	"api-5c4, uid: u2, controller: true}]}\nspec: {nodeName: node-1, containers: [{name: c, ports: [{containerPort: "
+	"8080, name: http}]}]}\nstatus: {podIPs: [{ip: 10.0.2.1}, {ip: 'fd00::2:1'}]}\n"
 	"---\napiVersion: v1\nkind: Pod\nmetadata: {name: api-canary-9f-aaaaa, namespace: shop, labels: {app: api, "
 	"track: canary, pod-template-hash: 9f}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: "
 	"api-canary-9f, uid: u3, controller: true}]}\nspec: {containers: [{name: c, ports: [{containerPort: 8080, "
@@ -217,7 +217,9 @@ static const char model_yaml[] =
 	"spec: {clusterIP: 10.96.0.10, selector: {k8s-app: kube-dns}, ports: [{name: dns, port: 53, protocol: UDP}, "
 	"{name: dns-tcp, port: 53, protocol: TCP}]}\n"
 	"---\napiVersion: v1\nkind: Node\nmetadata: {name: node-1}\n"
-	"status: {addresses: [{type: InternalIP, address: 192.168.1.10}, {type: Hostname, address: node-1}]}\n";
+	"status: {addresses: [{type: InternalIP, address: 192.168.1.10}, {type: Hostname, address: node-1}]}\n"
+	"---\napiVersion: v1\nkind: Node\nmetadata: {name: node-2}\n"
+	"status: {addresses: [{type: InternalIP, address: 192.168.1.11}]}\n";
 
 /* 2023-11-14T22:13:20Z: old-worker holds 10.0.9.9 until T0 + 100 s. */
 
@@ -246,8 +248,9 @@ static void write_capture(const char *path_out, size_t n)
 	fx_put(&f, pg_udp(f.buf, &f.o, "10.0.1.1", 53000, "10.96.0.10", 53, dns, 40), 0);
 	fx_put(&f, pg_udp(f.buf, &f.o, "10.96.0.10", 53, "10.0.1.1", 53000, dns, dl), 0);
 	fx_tcp(&f, "10.0.1.1", 44000, "203.0.113.7", 443, 1, 9);
-	/* kubelet probe from the node. */
+	/* kubelet probe from the pod's node; another node's hostNetwork client. */
 	fx_tcp(&f, "192.168.1.10", 45000, "10.0.2.1", 8080, 1, 11);
+	fx_tcp(&f, "192.168.1.11", 45001, "10.0.3.1", 5432, 1, 16);
 	/* The CronJob's pod calls out. */
 	fx_tcp(&f, "10.0.4.1", 46000, "198.51.100.1", 443, 1, 12);
 	/* IPv6 behind a hop-by-hop header. */
@@ -301,6 +304,8 @@ static void learn_from(struct run *r, const struct nwl_opts *o)
 		struct nw_addr a;
 		nw_addr_parse("192.168.1.10", &a);
 		nwl_add_node(r->l, "node-1", &a);
+		nw_addr_parse("192.168.1.11", &a);
+		nwl_add_node(r->l, "node-2", &a);
 	}
 	write_capture(r->path, 0);
 	files[0] = r->path;
@@ -464,7 +469,8 @@ Test(learn, policies_allow_what_was_seen_and_nothing_else)
 	cr_assert(strstr(yaml, "cidr: 203.0.113.7/32") != NULL);
 	cr_assert(strstr(yaml, "# low confidence: never established") != NULL);
 	cr_assert(strstr(yaml, "k8s-app: kube-dns") != NULL);
-	cr_assert(strstr(yaml, "kubelet probes") != NULL);
+	cr_assert(strstr(yaml, "kubelet probes") != NULL, "no rule for the pod's own node");
+	cr_assert(strstr(yaml, "cidr: 192.168.1.11/32") != NULL, "another node needs an ipBlock");
 	/* Deterministic. */
 	{
 		size_t n2;
@@ -482,6 +488,8 @@ Test(learn, policies_allow_what_was_seen_and_nothing_else)
 	cr_assert(tc_can(&t2, "shop/frontend-7d4b9-aaaaa", "kube-system/coredns-6f-aaaaa", NW_PROTO_UDP, 53));
 	cr_assert(tc_can(&t2, "shop/frontend-7d4b9-aaaaa", "203.0.113.7", NW_PROTO_TCP, 443));
 	cr_assert(tc_can(&t2, "shop/frontend-7d4b9-aaaaa", "data/db-0", NW_PROTO_UDP, 9999));
+	cr_assert(tc_can(&t2, "192.168.1.11", "data/db-0", NW_PROTO_TCP, 5432));
+	cr_assert(!tc_can(&t2, "192.168.1.11", "shop/api-5c4-aaaaa", NW_PROTO_TCP, 8080));
 	/* Never established, or never seen. */
 	cr_assert(!tc_can(&t2, "shop/frontend-7d4b9-aaaaa", "data/db-0", NW_PROTO_TCP, 5432), "refused: no rule");
 	cr_assert(!tc_can(&t2, "shop/frontend-7d4b9-aaaaa", "data/db-0", NW_PROTO_TCP, 6379));
