@@ -330,23 +330,36 @@ bool nwl_node_hook(struct nw_dctx *ctx, const struct nw_node *obj, const char *a
 
 /* The flow table. */
 
-static inline uint64_t flow_hash(nw_u128 c, nw_u128 s, uint16_t cp, uint16_t sp, uint8_t proto)
+/*
+ * TCP and SCTP connections are keyed by the client's address and port and the
+ * opening's ISN (initiate tag), not by the server: behind a Service the same
+ * SYN is seen to the ClusterIP on the client's side and to the backend on the
+ * server's, and it is one connection. UDP flows are keyed by their 4-tuple.
+ */
+static inline bool by_isn(uint8_t proto)
 {
-	return hash128(c, hash128(s, (uint64_t)cp << 32 | (uint64_t)sp << 16 | proto));
+	return proto != NW_PROTO_UDP;
 }
 
-static inline struct nwl_flow *flow_find(struct nwl_learner *l, nw_u128 c, nw_u128 s, uint16_t cp, uint16_t sp,
-					 uint8_t proto, bool *found)
+static inline uint64_t flow_hash(const struct nwl_flow *k)
+{
+	if (by_isn(k->proto))
+		return hash128(k->c, (uint64_t)k->cp << 40 | (uint64_t)k->isn << 8 | k->proto);
+	return hash128(k->c, hash128(k->s, (uint64_t)k->cp << 32 | (uint64_t)k->sp << 16 | k->proto));
+}
+
+static inline struct nwl_flow *flow_find(struct nwl_learner *l, const struct nwl_flow *k, bool *found)
 {
 	size_t mask = l->cap_flows - 1;
 
-	for (size_t i = flow_hash(c, s, cp, sp, proto) & mask;; i = (i + 1) & mask) {
+	for (size_t i = flow_hash(k) & mask;; i = (i + 1) & mask) {
 		struct nwl_flow *f = &l->flows[i];
 		if (!f->used) {
 			*found = false;
 			return f;
 		}
-		if (f->c == c && f->s == s && f->cp == cp && f->sp == sp && f->proto == proto) {
+		if (f->c == k->c && f->cp == k->cp && f->proto == k->proto &&
+		    (by_isn(k->proto) ? f->isn == k->isn : f->s == k->s && f->sp == k->sp)) {
 			*found = true;
 			return f;
 		}
@@ -398,7 +411,7 @@ static void flows_sweep(struct nwl_learner *l, uint64_t now, bool full)
 				l->st.flows_evicted++;
 			continue;
 		}
-		f = flow_find(l, old[i].c, old[i].s, old[i].cp, old[i].sp, old[i].proto, &found);
+		f = flow_find(l, &old[i], &found);
 		*f = old[i];
 		l->n_flows++;
 	}
@@ -516,26 +529,37 @@ static void flow_state(struct nwl_learner *l, struct nwl_flow *f, uint8_t state)
 		p->refused++, l->st.refused++;
 }
 
-static struct nwl_flow *flow_insert(struct nwl_learner *l, struct nwl_flow *slot, nw_u128 c, nw_u128 s,
-				    uint16_t cp, uint16_t sp, const struct nwl_pkt *pk)
+/* A new flow for key k in slot (which flow_find gave for k). */
+static struct nwl_flow *flow_insert(struct nwl_learner *l, struct nwl_flow *slot, const struct nwl_flow *k,
+				    const struct nwl_pkt *pk)
 {
 	bool found;
 
 	if ((l->n_flows + 1) * 4 > l->cap_flows * 3 || l->n_flows + 1 > l->o.max_flows) {
 		flows_sweep(l, pk->ts_us, true);
-		slot = flow_find(l, c, s, cp, sp, pk->proto, &found);
+		slot = flow_find(l, k, &found);
 	}
-	memset(slot, 0, sizeof(*slot));
+	*slot = *k;
 	slot->used = 1;
-	slot->c = c;
-	slot->s = s;
-	slot->cp = cp;
-	slot->sp = sp;
-	slot->proto = pk->proto;
 	slot->fam = pk->src.family;
+	slot->state = FL_OPEN;
 	slot->first_us = slot->last_us = pk->ts_us;
 	l->n_flows++;
 	return slot;
+}
+
+static struct nwl_flow flow_key(nw_u128 c, uint16_t cp, nw_u128 s, uint16_t sp, uint8_t proto, uint32_t isn)
+{
+	struct nwl_flow k;
+
+	memset(&k, 0, sizeof(k));
+	k.c = c;
+	k.cp = cp;
+	k.s = s;
+	k.sp = sp;
+	k.proto = proto;
+	k.isn = isn;
+	return k;
 }
 
 static void dns_answer(struct nwl_learner *l, const struct nwl_pkt *pk);
@@ -580,7 +604,7 @@ static int udp_server_is_dst(const struct nwl_learner *l, const struct nwl_pkt *
 
 static void udp_packet(struct nwl_learner *l, const struct nwl_pkt *pk)
 {
-	struct nwl_flow *f;
+	struct nwl_flow *f, k, r;
 	bool found, guess, dst_serves;
 	uint64_t idle = (uint64_t)l->o.udp_idle_s * 1000000;
 
@@ -588,7 +612,8 @@ static void udp_packet(struct nwl_learner *l, const struct nwl_pkt *pk)
 	if (pk->sport == 53 && pk->payload_len)
 		dns_answer(l, pk);
 	/* An existing flow, either way round. */
-	f = flow_find(l, pk->src.v, pk->dst.v, pk->sport, pk->dport, NW_PROTO_UDP, &found);
+	k = flow_key(pk->src.v, pk->sport, pk->dst.v, pk->dport, NW_PROTO_UDP, 0);
+	f = flow_find(l, &k, &found);
 	if (found) {
 		if (f->last_us + idle < pk->ts_us) {
 			f->state = FL_OPEN;
@@ -598,7 +623,8 @@ static void udp_packet(struct nwl_learner *l, const struct nwl_pkt *pk)
 			f->last_us = pk->ts_us;
 		return;
 	}
-	f = flow_find(l, pk->dst.v, pk->src.v, pk->dport, pk->sport, NW_PROTO_UDP, &found);
+	r = flow_key(pk->dst.v, pk->dport, pk->src.v, pk->sport, NW_PROTO_UDP, 0);
+	f = flow_find(l, &r, &found);
 	if (found) {
 		if (f->last_us + idle < pk->ts_us) {
 			/* Idle, and now the server speaks first: a new exchange. */
@@ -611,16 +637,10 @@ static void udp_packet(struct nwl_learner *l, const struct nwl_pkt *pk)
 			f->last_us = pk->ts_us;
 		return;
 	}
+	/* A new flow; when the first packet seen was a reply, the flow began before the capture. */
 	dst_serves = udp_server_is_dst(l, pk, &guess);
-	if (dst_serves) {
-		f = flow_find(l, pk->src.v, pk->dst.v, pk->sport, pk->dport, NW_PROTO_UDP, &found);
-		f = flow_insert(l, f, pk->src.v, pk->dst.v, pk->sport, pk->dport, pk);
-	} else {
-		/* The first packet seen was a reply: the flow began before the capture. */
-		f = flow_find(l, pk->dst.v, pk->src.v, pk->dport, pk->sport, NW_PROTO_UDP, &found);
-		f = flow_insert(l, f, pk->dst.v, pk->src.v, pk->dport, pk->sport, pk);
-	}
-	f->state = FL_OPEN;
+	f = flow_find(l, dst_serves ? &k : &r, &found);
+	f = flow_insert(l, f, dst_serves ? &k : &r, pk);
 	flow_open(l, f, pk->ts_us, guess);
 	if (!dst_serves)
 		flow_state(l, f, FL_ESTABLISHED);
@@ -629,35 +649,32 @@ static void udp_packet(struct nwl_learner *l, const struct nwl_pkt *pk)
 static void open_packet(struct nwl_learner *l, const struct nwl_pkt *pk)
 {
 	bool found;
-	struct nwl_flow *f = flow_find(l, pk->src.v, pk->dst.v, pk->sport, pk->dport, pk->proto, &found);
+	struct nwl_flow k = flow_key(pk->src.v, pk->sport, pk->dst.v, pk->dport, pk->proto, pk->seq);
+	struct nwl_flow *f = flow_find(l, &k, &found);
 
 	if (found) {
-		if (f->isn == pk->seq || f->isn == 0) {
-			/* The same opening again: another interface, or a retransmission. */
-			f->isn = pk->seq;
-			l->st.dup_syn++;
-			if (pk->ts_us > f->last_us)
-				f->last_us = pk->ts_us;
-			return;
-		}
-		/* The same ports reused for a new connection. */
-		f->state = FL_OPEN;
-		f->isn = pk->seq;
-		f->first_us = f->last_us = pk->ts_us;
-		flow_open(l, f, pk->ts_us, false);
+		/* The same opening again: another interface (before or after a DNAT), or a retransmission. */
+		l->st.dup_syn++;
+		if (pk->ts_us > f->last_us)
+			f->last_us = pk->ts_us;
 		return;
 	}
-	f = flow_insert(l, f, pk->src.v, pk->dst.v, pk->sport, pk->dport, pk);
-	f->state = FL_OPEN;
-	f->isn = pk->seq;
+	f = flow_insert(l, f, &k, pk);
 	flow_open(l, f, pk->ts_us, false);
 }
 
+/* A SYN-ACK, RST, INIT-ACK or ABORT: finds the opening it answers by the client's ISN. */
 static void answer_packet(struct nwl_learner *l, const struct nwl_pkt *pk, uint8_t state)
 {
 	bool found;
-	struct nwl_flow *f = flow_find(l, pk->dst.v, pk->src.v, pk->dport, pk->sport, pk->proto, &found);
+	uint32_t isn = pk->proto == NW_PROTO_TCP ? pk->ack - 1 : pk->ack;
+	struct nwl_flow k = flow_key(pk->dst.v, pk->dport, pk->src.v, pk->sport, pk->proto, isn);
+	struct nwl_flow *f;
 
+	/* A bare RST (no ACK) acknowledges nothing: it cannot be matched to an opening. */
+	if (pk->proto == NW_PROTO_TCP && !(pk->tcp_flags & 0x10))
+		return;
+	f = flow_find(l, &k, &found);
 	if (found) {
 		if (pk->ts_us > f->last_us)
 			f->last_us = pk->ts_us;
@@ -668,8 +685,7 @@ static void answer_packet(struct nwl_learner *l, const struct nwl_pkt *pk, uint8
 	if (state != FL_ESTABLISHED)
 		return; /* a reset of something we never saw open */
 	/* An answer whose opening we missed (the capture started in between). */
-	f = flow_insert(l, f, pk->dst.v, pk->src.v, pk->dport, pk->sport, pk);
-	f->state = FL_OPEN;
+	f = flow_insert(l, f, &k, pk);
 	flow_open(l, f, pk->ts_us, false);
 	flow_state(l, f, FL_ESTABLISHED);
 }

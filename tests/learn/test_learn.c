@@ -235,6 +235,11 @@ static void write_capture(const char *path_out, size_t n)
 	/* frontend -> api Service (both Deployments behind it), 3 connections. */
 	for (uint16_t i = 0; i < 3; i++)
 		fx_tcp(&f, "10.0.1.1", (uint16_t)(41000 + i), "10.96.0.20", 80, 1, 100u + i);
+	/* One connection seen before and after kube-proxy's DNAT (client side, server side): once. */
+	fx_put(&f, pg_tcp(f.buf, &f.o, "10.0.1.2", 49000, "10.96.0.20", 80, PG_SYN, 500, 0, 0), 0);
+	fx_put(&f, pg_tcp(f.buf, &f.o, "10.0.1.2", 49000, "10.0.2.2", 8080, PG_SYN, 500, 0, 0), 0);
+	fx_put(&f, pg_tcp(f.buf, &f.o, "10.0.2.2", 8080, "10.0.1.2", 49000, PG_SYN | PG_ACK, 9, 501, 0), 0);
+	fx_put(&f, pg_tcp(f.buf, &f.o, "10.96.0.20", 80, "10.0.1.2", 49000, PG_SYN | PG_ACK, 9, 501, 0), 0);
 	/* api -> db:5432; the SYN seen again on a second interface counts once. */
 	fx_tcp(&f, "10.0.2.1", 42000, "10.0.3.1", 5432, 1, 7000);
 	f.o.ifindex = 4;
@@ -368,7 +373,7 @@ Test(learn, counts_and_skips_damaged_packets)
 	st = nwl_stats(r.l);
 	cr_assert_eq(st->status[NWL_DEC_TRUNCATED], 1);
 	cr_assert_eq(st->status[NWL_DEC_MALFORMED], 1);
-	cr_assert_eq(st->dup_syn, 1, "the SYN seen on two interfaces is one connection");
+	cr_assert_eq(st->dup_syn, 2, "a SYN seen on two interfaces (or both sides of a DNAT) is one connection");
 	cr_assert_eq(st->dns_answers, 1);
 	run_free(&r);
 }
@@ -383,16 +388,16 @@ Test(learn, attribution_owners_services_nodes_and_time)
 	/* The Service fans out to both Deployments behind it, on the targetPort. */
 	e = edge(r.l, "Deployment shop/frontend", "Deployment shop/api", NW_PROTO_TCP);
 	cr_assert_not_null(e);
-	cr_assert_eq(e->conns, 4, "3 through the Service, 1 directly over IPv6");
-	cr_assert_eq(e->established, 4);
+	cr_assert_eq(e->conns, 5, "4 through the Service, 1 directly over IPv6");
+	cr_assert_eq(e->established, 5);
 	cr_assert_eq(e->ports.n, 1);
 	cr_assert_eq(e->ports.v[0].port, 8080);
-	cr_assert_eq(e->client_ips, 2);
+	cr_assert_eq(e->client_ips, 3);
 	cr_assert_not_null(e->via);
 	e = edge(r.l, "Deployment shop/frontend", "Deployment shop/api-canary", NW_PROTO_TCP);
 	cr_assert_not_null(e, "every backend of the Service, not only the first");
 	cr_assert_eq(e->ports.v[0].port, 8080);
-	cr_assert_eq(e->conns, 3);
+	cr_assert_eq(e->conns, 4);
 	/* StatefulSet by its controller reference; CronJob through its Job's name. */
 	e = edge(r.l, "Deployment shop/api", "StatefulSet data/db", NW_PROTO_TCP);
 	cr_assert_not_null(e);
@@ -464,7 +469,7 @@ Test(learn, policies_allow_what_was_seen_and_nothing_else)
 	cr_log_info("%s", yaml);
 	cr_assert_geq(n, 5);
 	cr_assert(strstr(yaml, "name: frontend-deployment-learned") != NULL);
-	cr_assert(strstr(yaml, "# Deployment shop/frontend: 3 connections") != NULL, "evidence as comments");
+	cr_assert(strstr(yaml, "# Deployment shop/frontend: 4 connections") != NULL, "evidence as comments");
 	cr_assert(strstr(yaml, "api.stripe.com") != NULL);
 	cr_assert(strstr(yaml, "cidr: 203.0.113.7/32") != NULL);
 	cr_assert(strstr(yaml, "# low confidence: never established") != NULL);
