@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <time.h>
 
-#define NO_SLOT 255
+#define NO_SLOT 255   /* no pod held the address at that time */
+#define AMBIGUOUS 254 /* several did, and nothing tells which */
 #define TCP_HANDSHAKE_US (10 * 1000000ULL) /* a SYN unanswered this long is given up */
 #define DONE_KEEP_US (5 * 1000000ULL)	   /* answered connections stay to absorb duplicates */
 #define SWEEP_EVERY_US (5 * 1000000ULL)
@@ -452,10 +453,16 @@ static uint8_t slot_for(const struct nwl_learner *l, const struct nw_addr *a, ui
 	const struct nwl_ipent *e = nwl_ip_lookup(l, a);
 	uint8_t best = NO_SLOT;
 	uint64_t best_start = 0;
+	bool tie = false;
 
 	if (e == NULL || e->holds.n == 0)
 		return 0;
-	for (size_t i = 0; i < e->holds.n && i < NO_SLOT; i++) {
+	if (e->holds.n == 1)
+		return (e->holds.v[0].start_us && ts < e->holds.v[0].start_us) ||
+				       (e->holds.v[0].end_us && ts >= e->holds.v[0].end_us)
+			       ? NO_SLOT
+			       : 0;
+	for (size_t i = 0; i < e->holds.n && i < AMBIGUOUS; i++) {
 		const struct nwl_hold *h = &e->holds.v[i];
 
 		if ((h->start_us && ts < h->start_us) || (h->end_us && ts >= h->end_us))
@@ -464,9 +471,12 @@ static uint8_t slot_for(const struct nwl_learner *l, const struct nw_addr *a, ui
 		if (best == NO_SLOT || h->start_us > best_start) {
 			best = (uint8_t)i;
 			best_start = h->start_us;
+			tie = false;
+		} else if (h->start_us == best_start && !h->pod->host_network) {
+			tie = true; /* hostNetwork pods share their node's address; pods must not */
 		}
 	}
-	return best;
+	return tie ? AMBIGUOUS : best;
 }
 
 static uint32_t pair_get(struct nwl_learner *l, const struct nwl_flow *f, uint64_t ts)
@@ -1009,7 +1019,11 @@ struct nwl_ent *nwl_ent_for(struct nwl_learner *l, const struct nw_addr *a, uint
 		}
 		k.kind = NWL_ENT_UNKNOWN;
 		e = ent_get(l, &k, &created);
-		e->why = "a pod of the model had this address, but not at the time of the flow";
+		if (slot == AMBIGUOUS)
+			e->why = "several pods of the model held this address then (their creationTimestamp would tell "
+				 "which)";
+		else if (e->why == NULL)
+			e->why = "a pod of the model had this address, but not at the time of the flow";
 		return e;
 	}
 	if (ie != NULL && ie->node != NULL) {

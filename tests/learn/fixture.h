@@ -22,8 +22,13 @@ static inline void fx_open(struct fixture *f, const char *name, int link)
 {
 	memset(f, 0, sizeof(*f));
 	snprintf(f->path, sizeof(f->path), "/tmp/nwlearn-%d-%s.pcap", (int)getpid(), name);
-	f->dead = pcap_open_dead(link, 65535);
+	/* LINKTYPE_RAW (101) is DLT_RAW in libpcap's own numbering. */
+	f->dead = pcap_open_dead(link == PG_RAW ? DLT_RAW : link, 65535);
 	f->d = pcap_dump_open(f->dead, f->path);
+	if (f->d == NULL) {
+		fprintf(stderr, "fixture %s: %s\n", f->path, pcap_geterr(f->dead));
+		abort();
+	}
 	f->o.link = link;
 	f->ts_us = 1700000000ULL * 1000000;
 }

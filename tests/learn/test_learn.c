@@ -14,6 +14,8 @@
 #include "../unit/testutil.h"
 #include "fixture.h"
 
+#include <sys/stat.h>
+
 #define T0 1700000000ULL /* the fixtures' first second */
 
 /* Decoding */
@@ -642,4 +644,70 @@ Test(learn, time_parsing)
 	nwl_format_time(T0 * 1000000, &b);
 	cr_assert_str_eq(b.s, "2023-11-14T22:13:20Z");
 	nw_buf_free(&b);
+}
+
+/* Reads one fixture file into a learner over a model; returns the learner. */
+static struct nwl_learner *learn_file(const struct nw_cluster *c, const char *path)
+{
+	struct nwl_learner *l = nwl_new(c, NULL);
+	struct nwl_capture_opts co = { 0 };
+	struct nw_buf err = { 0 };
+	const char *files[1] = { path };
+
+	co.files = files;
+	co.n_files = 1;
+	cr_assert_eq(nwl_capture(l, &co, &err), NWL_CAP_OK, "%s", nw_buf_str(&err));
+	nw_buf_free(&err);
+	nwl_finish(l);
+	return l;
+}
+
+Test(learn, ethernet_vlan_capture_and_ambiguous_addresses)
+{
+	/* Two pods claim 10.1.0.9 and nothing says when: that address is nobody's. */
+	static const char yaml[] = TC_NS("a", "{}") TC_POD("a", "web", "{app: web}", "10.1.0.1")
+		TC_POD("a", "db", "{app: db}", "10.1.0.2") TC_POD("a", "x", "{app: x}", "10.1.0.9")
+			TC_POD("a", "z", "{app: z}", "10.1.0.9");
+	struct tc t;
+	struct fixture f;
+	struct nwl_learner *l;
+	const struct nwl_edge *e;
+
+	tc_build(&t, yaml);
+	fx_open(&f, "vlan", PG_ETH);
+	f.o.vlan = 100;
+	fx_tcp(&f, "10.1.0.1", 40000, "10.1.0.2", 5432, 1, 1);
+	fx_tcp(&f, "10.1.0.9", 40001, "10.1.0.2", 5432, 1, 2);
+	fx_close(&f);
+	l = learn_file(&t.c, f.path);
+	e = edge(l, "Pod a/web", "Pod a/db", NW_PROTO_TCP);
+	cr_assert_not_null(e, "VLAN-tagged Ethernet decoded");
+	cr_assert_eq(e->established, 1);
+	e = edge(l, "10.1.0.9", "Pod a/db", NW_PROTO_TCP);
+	cr_assert_not_null(e, "an address two pods hold is not attributed");
+	cr_assert(strstr(e->client->why, "several pods") != NULL);
+	nwl_free(l);
+	unlink(f.path);
+	tc_free(&t);
+}
+
+Test(learn, cut_short_capture_file_keeps_what_was_read)
+{
+	struct fixture f;
+	struct nwl_learner *l;
+	struct stat st;
+	size_t n;
+
+	fx_open(&f, "cut", PG_RAW);
+	fx_tcp(&f, "10.1.0.1", 40000, "10.1.0.2", 80, 1, 1);
+	fx_tcp(&f, "10.1.0.1", 40001, "10.1.0.2", 80, 1, 2);
+	fx_close(&f);
+	cr_assert_eq(stat(f.path, &st), 0);
+	cr_assert_eq(truncate(f.path, st.st_size - 10), 0);
+	l = learn_file(NULL, f.path);
+	nwl_edges(l, &n);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(nwl_stats(l)->established, 2);
+	nwl_free(l);
+	unlink(f.path);
 }
