@@ -99,9 +99,16 @@ static void on_signal(int sig)
 static void ready(void *arg)
 {
 	const struct nwl_capture_opts *o = arg;
+	struct nw_buf b = { 0 };
 
-	fprintf(stderr, "netward learn: capturing on %zu interface%s; Ctrl-C to stop\n", o->n_srcs,
-		o->n_srcs == 1 ? "" : "s");
+	for (size_t i = 0; i < o->n_srcs; i++) {
+		nw_buf_printf(&b, "%s%s", i ? ", " : "", o->srcs[i].iface ? o->srcs[i].iface : "any");
+		if (o->srcs[i].netns != NULL)
+			nw_buf_printf(&b, " in %s", o->srcs[i].netns);
+	}
+	fprintf(stderr, "netward learn: capturing on %s; %s\n", b.s,
+		o->duration_ms ? "until the duration ends (or Ctrl-C)" : "Ctrl-C to stop");
+	nw_buf_free(&b);
 }
 
 struct learn_opts {
