@@ -711,3 +711,30 @@ Test(learn, cut_short_capture_file_keeps_what_was_read)
 	nwl_free(l);
 	unlink(f.path);
 }
+
+Test(learn, isolate_silent_writes_dns_only_policy)
+{
+	static const char yaml[] = TC_NS("a", "{}") TC_POD("a", "web", "{app: web}", "10.1.0.1")
+		TC_POD("a", "quiet", "{app: quiet}", "10.1.0.3");
+	struct nwl_opts o = { .isolate_silent = true };
+	struct tc t;
+	struct nwl_learner *l;
+	struct nw_out out = { 0 };
+	struct nw_buf b = { 0 }, sum = { 0 };
+
+	tc_build(&t, yaml);
+	l = nwl_new(&t.c, &o);
+	nwl_finish(l);
+	nwl_summary(l, &sum);
+	cr_assert(strstr(sum.s, "silent workloads (no traffic seen; isolated, --isolate-silent): Pod a/quiet") != NULL,
+		  "%s", sum.s);
+	cr_assert_eq(nwl_write_policies(l, &out), 2);
+	nw_out_yaml(&out, &b);
+	cr_assert(strstr(b.s, "name: quiet-pod-learned") != NULL);
+	cr_assert(strstr(b.s, "no traffic at all (--isolate-silent)") != NULL, "%s", b.s);
+	nw_buf_free(&b);
+	nw_buf_free(&sum);
+	nw_out_free(&out);
+	nwl_free(l);
+	tc_free(&t);
+}
