@@ -752,6 +752,10 @@ for doc in README.md docs/quickstart.md; do
 			stdin=$src/manifests/examples/demo/00-app.yaml
 		fi
 		case " ${argv[*]} " in
+		*" learn "*" --duration "*)
+			skip "$doc: ${argv[*]}" "captures live traffic (root, a cluster)"
+			continue
+			;;
 		*" apply "* | *" lab "* | *" --lab "*)
 			skip "$doc: ${argv[*]}" "needs root, and builds a lab or programs the kernel"
 			stdin=/dev/null
