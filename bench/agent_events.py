@@ -21,7 +21,8 @@ import urllib.request
 
 import yaml
 
-SYNC = re.compile(r"sync: plan_ms=([0-9.]+) commit_ms=([0-9.]+) event_to_kernel_ms=([0-9.]+) sent=(yes|no)")
+SYNC = re.compile(r"sync: plan_ms=([0-9.]+) \(model [0-9.]+\) commit_ms=([0-9.]+) event_to_kernel_ms=([0-9.]+) "
+                  r"sent=(yes|no)")
 
 
 def template(manifests, node):

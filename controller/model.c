@@ -607,8 +607,12 @@ static void vec_remove_ptr(void **v, size_t *n, uint32_t hint, const void *x)
 		v[i] = v[--*n];
 }
 
-/* The same, keeping the order (so a sorted vector needs no sort again). */
-static void vec_remove_ptr_ordered(void **v, size_t *n, uint32_t hint, const void *x)
+/*
+ * The same, keeping the order: a vector sorted up to *sorted stays so (one
+ * less), and its numbering is right below *renumber.
+ */
+static void vec_remove_ptr_ordered(void **v, size_t *n, uint32_t hint, const void *x, size_t *sorted,
+				   size_t *renumber)
 {
 	size_t i = hint < *n && v[hint] == x ? hint : 0;
 
@@ -617,6 +621,10 @@ static void vec_remove_ptr_ordered(void **v, size_t *n, uint32_t hint, const voi
 	if (i < *n) {
 		memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof(*v));
 		--*n;
+		if (i < *sorted)
+			--*sorted;
+		if (renumber != NULL && i < *renumber)
+			*renumber = i;
 	}
 }
 
@@ -627,7 +635,7 @@ bool nw_cluster_remove_pod(struct nw_cluster *c, const char *ns, const char *nam
 
 	if (p == NULL)
 		return false;
-	vec_remove_ptr_ordered((void **)c->pods.v, &c->pods.n, p->idx, p);
+	vec_remove_ptr_ordered((void **)c->pods.v, &c->pods.n, p->idx, p, &c->pods_sorted, &c->pods_renumber);
 	unlink_pod(c, p);
 	nw_pod_free(p);
 	c->finalized = false;
@@ -660,7 +668,7 @@ bool nw_cluster_remove_service(struct nw_cluster *c, const char *ns, const char 
 
 	if (s == NULL)
 		return false;
-	vec_remove_ptr((void **)c->services.v, &c->services.n, UINT32_MAX, s);
+	vec_remove_ptr_ordered((void **)c->services.v, &c->services.n, UINT32_MAX, s, &c->services_sorted, NULL);
 	nw_service_free(s);
 	c->finalized = false;
 	return true;
@@ -673,7 +681,8 @@ bool nw_cluster_remove_policy(struct nw_cluster *c, const char *ns, const char *
 
 	if (p == NULL)
 		return false;
-	vec_remove_ptr_ordered((void **)c->policies.v, &c->policies.n, p->idx, p);
+	vec_remove_ptr_ordered((void **)c->policies.v, &c->policies.n, p->idx, p, &c->policies_sorted,
+			       &c->policies_renumber);
 	nw_policy_free(p);
 	c->finalized = false;
 	return true;
@@ -767,6 +776,8 @@ static uint64_t addr_hash(const struct nw_addr *a)
 
 static void ip_index_clear(struct nw_cluster *c)
 {
+	memset(c->addrs, 0, sizeof(c->addrs));
+	c->pod_ranges.n = 0;
 	for (size_t i = 0; i < c->ip_index.cap; i++) {
 		struct ip_entry *e = c->ip_index.slots[i];
 		if (e != NULL) {
@@ -817,6 +828,7 @@ void nw_cluster_free(struct nw_cluster *c)
 	nw_vec_free(&c->policies);
 	nw_vec_free(&c->skipped);
 	ip_index_clear(c);
+	nw_vec_free(&c->pod_ranges);
 	nw_hmap_free(&c->ns_index);
 	nw_hmap_free(&c->pod_index);
 	nw_hmap_free(&c->wl_index);
@@ -923,11 +935,17 @@ static void remove_synthetic_pods(struct nw_cluster *c)
 {
 	size_t out = 0;
 
+	size_t sorted = c->pods_sorted;
+
 	for (size_t i = 0; i < c->pods.n; i++) {
 		struct nw_pod *p = c->pods.v[i];
 		if (p->synthetic) {
 			unlink_pod(c, p);
 			nw_pod_free(p);
+			if (i < sorted)
+				c->pods_sorted--;
+			if (out < c->pods_renumber)
+				c->pods_renumber = out;
 			continue;
 		}
 		c->pods.v[out++] = p;
@@ -943,9 +961,41 @@ static void remove_synthetic_pods(struct nw_cluster *c)
 	}
 }
 
+bool nw_cluster_has_family(const struct nw_cluster *c, int family)
+{
+	return (family == 4 || family == 6) && c->addrs[family] > 0;
+}
+
+/* Counts a pod address in its /16 or /64 (the default pod ranges). */
+static void count_range(struct nw_cluster *c, const struct nw_addr *a, bool add)
+{
+	struct nw_prefix_count e = { { a->family, a->v }, 1 };
+
+	e.net.v &= ~((((nw_u128)1) << (a->family == 4 ? 16 : 64)) - 1);
+	for (size_t i = 0; i < c->pod_ranges.n; i++) {
+		struct nw_prefix_count *r = &c->pod_ranges.v[i];
+
+		if (r->net.family != e.net.family || r->net.v != e.net.v)
+			continue;
+		if (add) {
+			r->pods++;
+		} else if (--r->pods == 0) {
+			memmove(r, r + 1, (c->pod_ranges.n - i - 1) * sizeof(*r));
+			c->pod_ranges.n--;
+		}
+		return;
+	}
+	if (add)
+		nw_vec_push(&c->pod_ranges, e);
+}
+
 static void index_pod_ips(struct nw_cluster *c, struct nw_pod *p)
 {
 	for (uint8_t j = 0; j < p->n_ips; j++) {
+		if (p->ips[j].family == 4 || p->ips[j].family == 6)
+			c->addrs[p->ips[j].family]++;
+		if (!p->host_network)
+			count_range(c, &p->ips[j], true);
 		struct ip_entry *e = nw_hmap_get(&c->ip_index, addr_hash(&p->ips[j]), ip_eq, &p->ips[j]);
 		if (e == NULL) {
 			e = nw_xcalloc(1, sizeof(*e));
@@ -964,32 +1014,57 @@ void nw_cluster_index_ips(struct nw_cluster *c)
 }
 
 /*
- * Sorts a vector of pointers that is sorted but for entries appended since
- * the last sort (the agent adds a pod or two between syncs): the tail is
- * sorted and merged, O(n) instead of O(n log n) string compares.
+ * Sorts a vector of pointers that is sorted up to `sorted`, with entries
+ * appended after it since (the agent adds a pod or two between syncs): the
+ * tail is sorted, then inserted (a few entries: binary search and a move) or
+ * merged. Returns the lowest index whose entry changed (n: none).
  */
-static void sort_appended(void **v, size_t n, int (*cmp)(const void *, const void *))
+static size_t sort_tail(void **v, size_t n, size_t sorted, int (*cmp)(const void *, const void *))
 {
-	size_t prefix = 1, i = 0, j, k = 0;
-	void **merged;
+	size_t lowest = n;
 
-	while (prefix < n && cmp(&v[prefix - 1], &v[prefix]) <= 0)
-		prefix++;
-	if (prefix >= n)
-		return;
-	nw_sort(v + prefix, n - prefix, sizeof(*v), cmp);
-	if (cmp(&v[prefix - 1], &v[prefix]) <= 0)
-		return;
-	merged = nw_xmalloc(n * sizeof(*v));
-	j = prefix;
-	while (i < prefix && j < n)
-		merged[k++] = cmp(&v[i], &v[j]) <= 0 ? v[i++] : v[j++];
-	while (i < prefix)
-		merged[k++] = v[i++];
-	while (j < n)
-		merged[k++] = v[j++];
-	memcpy(v, merged, n * sizeof(*v));
-	free(merged);
+	if (sorted > n)
+		sorted = n;
+	if (sorted == n)
+		return n;
+	nw_sort(v + sorted, n - sorted, sizeof(*v), cmp);
+	if (sorted == 0)
+		return 0;
+	if (n - sorted <= 32) {
+		for (size_t t = sorted; t < n; t++) {
+			void *x = v[t];
+			size_t lo = 0, hi = t;
+
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				if (cmp(&v[mid], &x) <= 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			memmove(&v[lo + 1], &v[lo], (t - lo) * sizeof(*v));
+			v[lo] = x;
+			if (lo < lowest)
+				lowest = lo;
+		}
+		return lowest;
+	}
+	{
+		void **merged = nw_xmalloc(n * sizeof(*v));
+		size_t i = 0, j = sorted, k = 0;
+
+		while (i < sorted && j < n)
+			merged[k++] = cmp(&v[i], &v[j]) <= 0 ? v[i++] : v[j++];
+		while (i < sorted)
+			merged[k++] = v[i++];
+		while (j < n)
+			merged[k++] = v[j++];
+		for (lowest = 0; lowest < n && merged[lowest] == v[lowest]; lowest++)
+			;
+		memcpy(v, merged, n * sizeof(*v));
+		free(merged);
+	}
+	return lowest;
 }
 
 /* Drops the references to a pod that is going away: workload members, addresses. */
@@ -1004,9 +1079,14 @@ static void unlink_pod(struct nw_cluster *c, struct nw_pod *p)
 		vec_remove_ptr((void **)o->members.v, &o->members.n, UINT32_MAX, p);
 	for (uint8_t j = 0; j < p->n_ips; j++) {
 		struct ip_entry *e = nw_hmap_get(&c->ip_index, addr_hash(&p->ips[j]), ip_eq, &p->ips[j]);
+		size_t before = e != NULL ? e->pods.n : 0;
 
 		if (e != NULL)
 			vec_remove_ptr((void **)e->pods.v, &e->pods.n, UINT32_MAX, p);
+		if (e != NULL && e->pods.n < before && (p->ips[j].family == 4 || p->ips[j].family == 6))
+			c->addrs[p->ips[j].family]--;
+		if (e != NULL && e->pods.n < before && !p->host_network)
+			count_range(c, &p->ips[j], false);
 	}
 }
 
@@ -1067,19 +1147,30 @@ void nw_cluster_finalize(struct nw_cluster *c)
 	}
 
 sort:
-	sort_appended((void **)c->namespaces.v, c->namespaces.n, ns_cmp);
-	sort_appended((void **)c->pods.v, c->pods.n, pod_cmp);
+	/* Namespaces are few: sort and number them whole. */
+	nw_sort(c->namespaces.v, c->namespaces.n, sizeof(*c->namespaces.v), ns_cmp);
+	{
+		size_t low = sort_tail((void **)c->pods.v, c->pods.n, c->pods_sorted, pod_cmp);
+
+		if (low < c->pods_renumber)
+			c->pods_renumber = low;
+		low = sort_tail((void **)c->policies.v, c->policies.n, c->policies_sorted, pol_cmp);
+		if (low < c->policies_renumber)
+			c->policies_renumber = low;
+		sort_tail((void **)c->services.v, c->services.n, c->services_sorted, svc_cmp);
+	}
 	nw_sort(c->workloads.v, c->workloads.n, sizeof(*c->workloads.v), wl_cmp);
-	nw_sort(c->services.v, c->services.n, sizeof(*c->services.v), svc_cmp);
-	sort_appended((void **)c->policies.v, c->policies.n, pol_cmp);
 	nw_vec_foreach(&c->workloads, w)
 		nw_sort((*w)->members.v, (*w)->members.n, sizeof(*(*w)->members.v), pod_cmp);
 	for (size_t i = 0; i < c->namespaces.n; i++)
 		c->namespaces.v[i]->idx = (uint32_t)i;
-	for (size_t i = 0; i < c->pods.n; i++)
+	for (size_t i = c->pods_renumber; i < c->pods.n; i++)
 		c->pods.v[i]->idx = (uint32_t)i;
-	for (size_t i = 0; i < c->policies.n; i++)
+	for (size_t i = c->policies_renumber; i < c->policies.n; i++)
 		c->policies.v[i]->idx = (uint32_t)i;
+	c->pods_sorted = c->pods_renumber = c->pods.n;
+	c->policies_sorted = c->policies_renumber = c->policies.n;
+	c->services_sorted = c->services.n;
 	/* The address index is kept up to date by add and remove. */
 	c->finalized = true;
 }

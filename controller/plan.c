@@ -45,27 +45,27 @@ bool nw_set_type_is_interval(int type)
 	       type == NW_ST_ADDR6_PROTO_PORT || type == NW_ST_PROTO_PORT;
 }
 
+static int range_cmp(const void *a, const void *b)
+{
+	const struct nw_cidr *x = a, *y = b;
+
+	if (x->addr.family != y->addr.family)
+		return x->addr.family < y->addr.family ? -1 : 1;
+	return x->addr.v < y->addr.v ? -1 : x->addr.v > y->addr.v;
+}
+
 struct nw_cidr *nw_default_pod_cidrs(const struct nw_cluster *c, size_t *n)
 {
-	NW_VEC(struct nw_cidr) out = { 0 };
+	/* The model counts them as pods come and go: no scan of every pod. */
+	struct nw_cidr *out = nw_xcalloc(c->pod_ranges.n + 1, sizeof(*out));
 
-	for (size_t i = 0; i < c->pods.n; i++) {
-		const struct nw_pod *p = c->pods.v[i];
-
-		for (uint8_t k = 0; k < p->n_ips && !p->host_network; k++) {
-			struct nw_cidr cidr = { p->ips[k], (uint8_t)(p->ips[k].family == 4 ? 16 : 64), false, false };
-			bool seen = false;
-
-			cidr.addr.v = nw_cidr_range(&cidr).lo;
-			for (size_t j = 0; j < out.n; j++)
-				if (nw_addr_eq(&out.v[j].addr, &cidr.addr) && out.v[j].prefix == cidr.prefix)
-					seen = true;
-			if (!seen)
-				nw_vec_push(&out, cidr);
-		}
+	for (size_t i = 0; i < c->pod_ranges.n; i++) {
+		out[i].addr = c->pod_ranges.v[i].net;
+		out[i].prefix = c->pod_ranges.v[i].net.family == 4 ? 16 : 64;
 	}
-	*n = out.n;
-	return out.v;
+	nw_sort(out, c->pod_ranges.n, sizeof(*out), range_cmp);
+	*n = c->pod_ranges.n;
+	return out;
 }
 
 void nw_pod_ifname(const struct nw_pod *pod, char out[NW_IFNAMSIZ])
@@ -420,6 +420,7 @@ struct group {
 	const char *key; /* interned: canonical peers + family */
 	const char *set;
 	NW_VEC(const struct nw_pod *) pods; /* members, for egress named ports */
+	const struct nw_rgroup *rgroup;	    /* the resolver's, whose members are the pods */
 };
 
 static bool group_eq(const void *entry, const void *key)
@@ -451,19 +452,14 @@ static struct group *group_of(struct builder *b, const struct nw_policy *p, cons
 	nw_hmap_put(&b->groups, h, group_eq, key, g);
 	set = add_set(b, g->set, family == 4 ? NW_ST_ADDR4_EXACT : NW_ST_ADDR6_EXACT, peers_text);
 	if (b->o->resolver != NULL) {
-		/* Kept up to date pod by pod, already sorted by address. */
+		/* Kept up to date pod by pod; its elements are borrowed, not copied. */
 		const struct nw_rgroup *rg = nw_resolver_group(b->o->resolver, p, r, family, peers_text);
 
-		nw_vec_reserve(&set->elems, rg->members.n);
-		for (size_t i = 0; i < rg->members.n; i++) {
-			struct nw_pelem el = { 0 };
-
-			nw_vec_push(&g->pods, rg->members.v[i].pod);
-			if (i > 0 && rg->members.v[i].addr == rg->members.v[i - 1].addr)
-				continue;
-			el.lo = el.hi = rg->members.v[i].addr;
-			elem_add(set, el);
-		}
+		set->blob = nw_elem_blob_ref(nw_resolver_group_elems(b->o->resolver, rg));
+		set->elems.v = set->blob->v;
+		set->elems.n = set->blob->n;
+		set->elems.cap = 0;
+		g->rgroup = rg;
 		nw_buf_free(&k);
 		return g;
 	}
@@ -689,7 +685,10 @@ static void build_rule(struct builder *b, const struct nw_policy *p, enum nw_dir
 			struct nw_prule *rule;
 
 			/* Candidates: the peer group's pods; with ipBlocks or no peers, every pod. */
-			if (grp != NULL && !has_blocks) {
+			if (grp != NULL && !has_blocks && grp->rgroup != NULL) {
+				for (size_t n = 0; n < grp->rgroup->members.n; n++)
+					named_elems(eset, r, grp->rgroup->members.v[n].pod, f);
+			} else if (grp != NULL && !has_blocks) {
 				for (size_t n = 0; n < grp->pods.n; n++)
 					named_elems(eset, r, grp->pods.v[n], f);
 			} else {
@@ -825,8 +824,7 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 	b.o = opts;
 	/* Families: IPv4 always; IPv6 when the cluster uses it anywhere. */
 	b.fam[4] = true;
-	for (size_t i = 0; i < c->pods.n && !b.fam[6]; i++)
-		b.fam[6] = nw_pod_addr(c->pods.v[i], 6) != NULL;
+	b.fam[6] = nw_cluster_has_family(c, 6);
 	for (size_t i = 0; i < opts->n_pod_cidrs; i++)
 		if (opts->pod_cidrs[i].addr.family == 6)
 			b.fam[6] = true;
@@ -840,7 +838,8 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 		}
 	}
 	b.ns_pods = nw_xcalloc(c->namespaces.n + 1, sizeof(*b.ns_pods));
-	for (size_t i = 0; i < c->pods.n; i++)
+	/* Groups scan the pods of each namespace, unless the resolver keeps them. */
+	for (size_t i = 0; i < c->pods.n && opts->resolver == NULL; i++)
 		nw_vec_push(&b.ns_pods[c->pods.v[i]->ns->idx], (const struct nw_pod *)c->pods.v[i]);
 	b.ns_policies = nw_xcalloc(c->namespaces.n + 1, sizeof(*b.ns_policies));
 	for (size_t i = 0; i < c->policies.n; i++)
@@ -927,6 +926,9 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 		struct nw_pset *set = &plan->sets.v[i];
 		size_t out = 0;
 
+		if (set->blob != NULL)
+			continue; /* borrowed: sorted and unique already */
+
 		if (!elems_sorted(set))
 			nw_sort(set->elems.v, set->elems.n, sizeof(*set->elems.v), elem_cmp);
 		/* Exact-match sets may get the same key twice (a pod listed twice): keep one. */
@@ -960,8 +962,12 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 
 void nw_plan_free(struct nw_plan *plan)
 {
-	for (size_t i = 0; i < plan->sets.n; i++)
-		nw_vec_free(&plan->sets.v[i].elems);
+	for (size_t i = 0; i < plan->sets.n; i++) {
+		if (plan->sets.v[i].blob != NULL)
+			nw_elem_blob_unref(plan->sets.v[i].blob);
+		else
+			nw_vec_free(&plan->sets.v[i].elems);
+	}
 	for (size_t i = 0; i < plan->chains.n; i++)
 		nw_vec_free(&plan->chains.v[i].rules);
 	nw_vec_free(&plan->sets);

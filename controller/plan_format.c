@@ -368,6 +368,52 @@ static uint64_t hval(const void *v, size_t n, uint64_t h)
 	return mix(h, w);
 }
 
+uint64_t nw_elems_digest(const struct nw_pelem *v, size_t n)
+{
+	uint64_t h = NW_HASH_INIT;
+
+	for (size_t k = 0; k < n; k++) {
+		const struct nw_pelem *e = &v[k];
+
+		if (e->ifname != NULL)
+			h = hstr(e->ifname, h);
+		h = mix(h, (uint64_t)e->lo);
+		h = mix(h, (uint64_t)(e->lo >> 64));
+		h = mix(h, (uint64_t)e->hi);
+		h = mix(h, (uint64_t)(e->hi >> 64));
+		h = mix(h, (uint64_t)e->proto_lo | (uint64_t)e->proto_hi << 8 | (uint64_t)e->port_lo << 16 |
+				   (uint64_t)e->port_hi << 32 | (uint64_t)e->verdict << 48 |
+				   (uint64_t)(e->ifname != NULL) << 56 | (uint64_t)(e->chain != NULL) << 57);
+		if (e->chain != NULL)
+			h = hstr(e->chain, h);
+	}
+	return mix(h, n);
+}
+
+struct nw_elem_blob *nw_elem_blob_new(const struct nw_pelem *v, size_t n)
+{
+	struct nw_elem_blob *b = nw_xmalloc(sizeof(*b) + n * sizeof(*v) + 1);
+
+	b->refs = 1;
+	b->n = n;
+	if (n)
+		memcpy(b->v, v, n * sizeof(*v));
+	b->digest = nw_elems_digest(b->v, n);
+	return b;
+}
+
+struct nw_elem_blob *nw_elem_blob_ref(struct nw_elem_blob *b)
+{
+	b->refs++;
+	return b;
+}
+
+void nw_elem_blob_unref(struct nw_elem_blob *b)
+{
+	if (b != NULL && --b->refs == 0)
+		free(b);
+}
+
 /* A hash of the plan's structure and content (what `nft list` would show). */
 void nw_plan_seal(struct nw_plan *p)
 {
@@ -382,21 +428,8 @@ void nw_plan_seal(struct nw_plan *p)
 		h = hstr(set->name, h);
 		h = hval(&set->type, 1, h);
 		h = hstr(set->comment, h);
-		for (size_t k = 0; k < set->elems.n; k++) {
-			const struct nw_pelem *e = &set->elems.v[k];
-
-			if (e->ifname != NULL)
-				h = hstr(e->ifname, h);
-			h = mix(h, (uint64_t)e->lo);
-			h = mix(h, (uint64_t)(e->lo >> 64));
-			h = mix(h, (uint64_t)e->hi);
-			h = mix(h, (uint64_t)(e->hi >> 64));
-			h = mix(h, (uint64_t)e->proto_lo | (uint64_t)e->proto_hi << 8 | (uint64_t)e->port_lo << 16 |
-					   (uint64_t)e->port_hi << 32 | (uint64_t)e->verdict << 48 |
-					   (uint64_t)(e->ifname != NULL) << 56 | (uint64_t)(e->chain != NULL) << 57);
-			if (e->chain != NULL)
-				h = hstr(e->chain, h);
-		}
+		/* Borrowed elements come with their digest, taken the same way. */
+		h = mix(h, set->blob != NULL ? set->blob->digest : nw_elems_digest(set->elems.v, set->elems.n));
 	}
 	for (size_t i = 0; i < p->chains.n; i++) {
 		const struct nw_pchain *ch = &p->chains.v[i];

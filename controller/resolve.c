@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Address groups kept up to date pod by pod (see resolve.h). */
+#include <netward/plan.h>
 #include <netward/resolve.h>
 
 #include <stdlib.h>
@@ -56,8 +57,15 @@ static size_t lower_bound(const struct nw_rgroup *g, const struct nw_rmember *m)
 	return lo;
 }
 
+static void changed(struct nw_rgroup *g)
+{
+	nw_elem_blob_unref(g->elems);
+	g->elems = NULL;
+}
+
 static void insert(struct nw_rgroup *g, const struct nw_pod *p)
 {
+	changed(g);
 	struct nw_rmember m = { nw_pod_addr(p, g->family)->v, p };
 	size_t at = lower_bound(g, &m);
 
@@ -80,6 +88,7 @@ static void erase(struct nw_rgroup *g, const struct nw_pod *p)
 	m.pod = p;
 	at = lower_bound(g, &m);
 	if (at < g->members.n && g->members.v[at].pod == p) {
+		changed(g);
 		memmove(&g->members.v[at], &g->members.v[at + 1], (g->members.n - at - 1) * sizeof(m));
 		g->members.n--;
 	}
@@ -87,6 +96,7 @@ static void erase(struct nw_rgroup *g, const struct nw_pod *p)
 
 static void rescan(struct nw_resolver *r, struct nw_rgroup *g)
 {
+	changed(g);
 	g->members.n = 0;
 	for (size_t i = 0; i < r->c->pods.n; i++) {
 		const struct nw_pod *p = r->c->pods.v[i];
@@ -151,6 +161,7 @@ static void group_free(struct nw_rgroup *g)
 	free(g->peers);
 	free(g->key);
 	nw_vec_free(&g->members);
+	nw_elem_blob_unref(g->elems);
 	free(g);
 }
 
@@ -203,6 +214,29 @@ const struct nw_rgroup *nw_resolver_group(struct nw_resolver *r, const struct nw
 	rescan(r, g);
 	g->used = r->sweep;
 	return g;
+}
+
+struct nw_elem_blob *nw_resolver_group_elems(struct nw_resolver *r, const struct nw_rgroup *cg)
+{
+	struct nw_rgroup *g = (struct nw_rgroup *)cg; /* the cache is the resolver's to fill */
+	NW_VEC(struct nw_pelem) v = { 0 };
+
+	(void)r;
+	if (g->elems != NULL)
+		return g->elems;
+	nw_vec_reserve(&v, g->members.n + 1);
+	for (size_t i = 0; i < g->members.n; i++) {
+		struct nw_pelem e = { 0 };
+
+		/* Two pods with one address (a stale one): one element. */
+		if (i > 0 && g->members.v[i].addr == g->members.v[i - 1].addr)
+			continue;
+		e.lo = e.hi = g->members.v[i].addr;
+		nw_vec_push(&v, e);
+	}
+	g->elems = nw_elem_blob_new(v.v, v.n);
+	nw_vec_free(&v);
+	return g->elems;
 }
 
 void nw_resolver_sweep(struct nw_resolver *r)

@@ -403,7 +403,7 @@ static void apply_intents(struct agent *a)
 
 static void sync_now(struct agent *a)
 {
-	double t0 = now_precise_ms(), t_plan, t_commit;
+	double t0 = now_precise_ms(), t_prep, t_plan, t_commit;
 	struct nw_plan plan;
 	struct nw_plan_diff d = { 0 };
 	struct nw_batch *b = NULL;
@@ -414,6 +414,7 @@ static void sync_now(struct agent *a)
 	a->dirty = false;
 	nw_store_prepare(&a->store);
 	apply_intents(a);
+	t_prep = now_precise_ms();
 	build_plan(a, &plan);
 	t_plan = now_precise_ms();
 	if (replace) {
@@ -476,7 +477,8 @@ static void sync_now(struct agent *a)
 		logf_(a, "%s", nw_buf_str(&what));
 	}
 	if (a->o->log_syncs)
-		logf_(a, "sync: plan_ms=%.3f commit_ms=%.3f event_to_kernel_ms=%.3f sent=%s", t_plan - t0, t_commit - t_plan,
+		logf_(a, "sync: plan_ms=%.3f (model %.3f) commit_ms=%.3f event_to_kernel_ms=%.3f sent=%s", t_plan - t0,
+		      t_prep - t0, t_commit - t_plan,
 		      t_commit - dirty_since, b != NULL ? "yes" : "no");
 	if (cut)
 		cut_connections(a, &a->applied);

@@ -209,6 +209,16 @@ struct nw_cluster {
 	NW_VEC(char *) skipped;
 	bool finalized;
 	/*
+	 * What finalize must redo: pods, policies and services are sorted up to
+	 * *_sorted (entries after it were appended since), and their idx numbers
+	 * are right below *_renumber. Adds append; removals keep the order.
+	 */
+	size_t pods_sorted, pods_renumber, policies_sorted, policies_renumber, services_sorted;
+	/* Addresses held by pods, per family (index 4 and 6). */
+	size_t addrs[7];
+	/* The /16 (IPv4) and /64 (IPv6) ranges pod addresses fall in, with counts. */
+	NW_VEC(struct nw_prefix_count { struct nw_addr net; size_t pods; }) pod_ranges;
+	/*
 	 * Told about every pod added (after) or removed (before it is freed)
 	 * and every namespace whose labels changed: the agent's resolver.
 	 */
@@ -287,6 +297,8 @@ struct nw_selector *nw_selector_clone(const struct nw_selector *s);
 void nw_cluster_finalize(struct nw_cluster *c);
 /* Rebuilds only the address index (after addresses were given to pods). */
 void nw_cluster_index_ips(struct nw_cluster *c);
+/* Does some pod hold an address of this family (4 or 6)? */
+bool nw_cluster_has_family(const struct nw_cluster *c, int family);
 
 /*
  * Places pods that have no spec.nodeName on the given nodes, round robin in

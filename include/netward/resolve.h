@@ -30,6 +30,7 @@ struct nw_rgroup {
 	const char *ns; /* the policy's namespace (for peers without a namespaceSelector), interned */
 	bool ns_selectors, stale;
 	uint64_t used;
+	struct nw_elem_blob *elems; /* the members as set elements; NULL when they changed */
 };
 
 struct nw_resolver;
@@ -43,6 +44,12 @@ void nw_resolver_free(struct nw_resolver *r);
  */
 const struct nw_rgroup *nw_resolver_group(struct nw_resolver *r, const struct nw_policy *p, const struct nw_rule *rule,
 					  int family, const char *peers_text);
+/*
+ * The group's addresses as plan set elements (sorted, each once), shared by
+ * every plan until the group changes. The resolver holds a reference.
+ */
+struct nw_elem_blob;
+struct nw_elem_blob *nw_resolver_group_elems(struct nw_resolver *r, const struct nw_rgroup *g);
 /* Forgets the groups no plan used since the last sweep. */
 void nw_resolver_sweep(struct nw_resolver *r);
 /* Counters, for metrics and tests. */
