@@ -80,6 +80,10 @@ bench/bench_eval.sh --quick
 record bench-eval-smoke $?
 bench/bench_enforcer.sh --quick
 record bench-enforcer-smoke $?
+bench/bench_agent.sh --quick
+record bench-agent-smoke $?
+bench/bench_learn.sh --quick
+record bench-learn-smoke $?
 
 # Nothing may be left behind (labs that were up before this run are not ours).
 left=$(comm -13 <(printf '%s\n' "$netns_before") <(ls /run/netns 2>/dev/null | grep '^nwl-' | sort))
