@@ -57,14 +57,20 @@ enum {
 
 void cli_common_init(struct cli_common *cc);
 void cli_common_fini(struct cli_common *cc);
-/* Handles a common option; returns 0 if handled, -1 if not common, EXIT_USAGE on a bad value. */
+/*
+ * Handles a common option; returns 0 if handled, -1 if not common, EXIT_USAGE on
+ * a bad value or on getopt's "?" (getopt printed what was wrong).
+ */
 int cli_common_opt(struct cli_common *cc, const char *cmd, int opt, const char *arg);
 /* Prints "netward CMD: msg" and a hint; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) NW_PRINTF(2, 3);
 bool cli_output_is(const struct cli_common *cc, const char *fmt, const char *const *allowed, const char *cmd,
 		   int *err);
 
-/* Loads -f inputs and default deny; prints diagnostics. Returns EXIT_OK or EXIT_USAGE. */
+/*
+ * Loads -f inputs and default deny; prints diagnostics. Returns EXIT_OK or
+ * EXIT_USAGE; on EXIT_USAGE nothing is left for the caller to free.
+ */
 int cli_load(struct cli_common *cc, const char *cmd, struct nw_cluster *c);
 void cli_print_diags(const struct nw_diags *d);
 int cli_family(const struct cli_common *cc, const struct nw_cluster *c);

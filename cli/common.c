@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cli.h"
 
+#include <netward/decode.h>
 #include <netward/load.h>
 
 #include <errno.h>
@@ -48,6 +49,10 @@ int cli_common_opt(struct cli_common *cc, const char *cmd, int opt, const char *
 		if (cc->default_deny < 0)
 			return cli_usage_error(cmd, "--default-deny: \"%s\" is not one of off, namespace, cluster", arg);
 		return 0;
+	case '?':
+		/* getopt said what was wrong (unknown option, missing argument). */
+		fprintf(stderr, "Run 'netward %s --help' for usage.\n", cmd);
+		return EXIT_USAGE;
 	case OPT_FAMILY:
 		if (strcmp(arg, "4") == 0 || strcmp(arg, "ipv4") == 0)
 			cc->family = 4;
@@ -111,6 +116,9 @@ int cli_load(struct cli_common *cc, const char *cmd, struct nw_cluster *c)
 		fprintf(stderr, "netward %s: %zu error%s in the input; nothing evaluated\n", cmd, errors,
 			errors == 1 ? "" : "s");
 		nw_diags_free(&d);
+		/* The caller owns the cluster only when the load succeeds. */
+		nw_cluster_free(c);
+		nw_cluster_init(c);
 		return EXIT_USAGE;
 	}
 	nw_diags_free(&d);
@@ -172,6 +180,13 @@ int cli_target_resolve(const struct nw_cluster *c, const char *arg, struct cli_t
 		if (t->pods.n == 0)
 			t->addr = a;
 		return 0;
+	}
+	{
+		struct nw_cidr cidr;
+		if (nw_cidr_parse(arg, &cidr)) {
+			nw_buf_printf(err, "\"%s\" is an address range; give one IP address", arg);
+			return -1;
+		}
 	}
 	if (!nw_split_ref(arg, &ns, &kind, &name)) {
 		nw_buf_printf(err, "\"%s\" is not NS/POD, NS/KIND/NAME or an IP address", arg);
@@ -266,6 +281,9 @@ bool cli_port_parse(const char *s, struct cli_port *p)
 		p->port = (uint16_t)v;
 		return true;
 	}
+	/* Not a number in range: a port name, or nothing (65536 is no name). */
+	if (nw_check_port_name(num) != NULL)
+		return false;
 	p->name = nw_xstrdup(num);
 	return true;
 }

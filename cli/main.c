@@ -10,10 +10,19 @@
 
 static int cmd_help(int argc, char **argv);
 
+static bool is_help(const char *arg)
+{
+	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
 static int cmd_version(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (argc > 1 && is_help(argv[1])) {
+		fputs("Usage: netward version\n\nPrints the version of netward.\n", stdout);
+		return EXIT_OK;
+	}
+	if (argc > 1)
+		return cli_usage_error("version", "unexpected argument \"%s\"", argv[1]);
 	printf("netward %s\n", NETWARD_VERSION);
 	return EXIT_OK;
 }
@@ -69,24 +78,32 @@ static int cmd_help(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
-	c = find(argv[1]);
-	if (c == NULL) {
-		fprintf(stderr, "netward: no command \"%s\"\n", argv[1]);
-		return EXIT_USAGE;
+	if (is_help(argv[1])) {
+		fputs("Usage: netward help [COMMAND]\n\n"
+		      "Without COMMAND, lists the commands; with one, prints its help (the same as\n"
+		      "'netward COMMAND --help').\n",
+		      stdout);
+		return EXIT_OK;
 	}
+	if (argc > 2)
+		return cli_usage_error("help", "unexpected argument \"%s\"", argv[2]);
+	c = find(argv[1]);
+	if (c == NULL)
+		return cli_usage_error("help", "no command \"%s\"", argv[1]);
 	args[0] = argv[1];
 	return c->fn(2, args);
 }
 
 int main(int argc, char **argv)
 {
+	static char argv0[32];
 	const struct cli_cmd *c;
 
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+	if (is_help(argv[1])) {
 		usage(stdout);
 		return EXIT_OK;
 	}
@@ -98,5 +115,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	/* getopt names the program argv[0] in its messages: make that "netward CMD". */
+	snprintf(argv0, sizeof(argv0), "netward %s", c->name);
+	argv[1] = argv0;
 	return c->fn(argc - 1, argv + 1);
 }

@@ -153,7 +153,15 @@ int cmd_matrix(int argc, char **argv)
 				ret = cli_usage_error("matrix", "-p: \"%s\" is not PORT[/PROTO] with a numeric PORT", optarg);
 				goto out_args;
 			}
-			nw_vec_push(&queries, ((struct nw_port_query){ (uint8_t)cp.proto, cp.port }));
+			{
+				bool seen = false;
+				/* -p 80 -p 80/TCP asks once. */
+				for (size_t k = 0; k < queries.n; k++)
+					if (queries.v[k].port == cp.port && queries.v[k].proto == cp.proto)
+						seen = true;
+				if (!seen)
+					nw_vec_push(&queries, ((struct nw_port_query){ (uint8_t)cp.proto, cp.port }));
+			}
 			continue;
 		case OPT_NS:
 			nw_vec_push(&namespaces, optarg);

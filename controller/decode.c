@@ -135,6 +135,15 @@ const struct nw_node *nw_get_seq(struct nw_dctx *ctx, const struct nw_node *map,
 	return get_kind(ctx, map, key, NW_NODE_SEQ, "a list");
 }
 
+/* A string with a NUL inside ("a\0b" in YAML, "a\u0000b" in JSON) would read as its prefix. */
+static bool has_nul(struct nw_dctx *ctx, const struct nw_node *n)
+{
+	if (n->kind != NW_NODE_SCALAR || strlen(n->str) == n->len)
+		return false;
+	nw_derr(ctx, n, "Invalid value: a NUL character inside \"%s...\"", n->str);
+	return true;
+}
+
 const char *nw_node_str(struct nw_dctx *ctx, const struct nw_node *n)
 {
 	if (is_null(n))
@@ -143,6 +152,8 @@ const char *nw_node_str(struct nw_dctx *ctx, const struct nw_node *n)
 		type_error(ctx, n, "a string");
 		return NULL;
 	}
+	if (has_nul(ctx, n))
+		return NULL;
 	return nw_intern_n(&ctx->c->strs, n->str, n->len);
 }
 
@@ -363,6 +374,10 @@ static uint32_t decode_string_map(struct nw_dctx *ctx, const struct nw_node *map
 			nw_path_pop(ctx, mark);
 			continue;
 		}
+		if (has_nul(ctx, kn)) {
+			nw_path_pop(ctx, mark);
+			continue;
+		}
 		if (validate && (why = nw_check_label_key(key)) != NULL)
 			nw_derr(ctx, kn, "invalid label key \"%s\": %s", key, why);
 		if (is_null(vn)) {
@@ -484,8 +499,12 @@ struct nw_selector *nw_decode_selector(struct nw_dctx *ctx, const struct nw_node
 				op);
 			ok = false;
 		}
-		if (ok && (r.op == NW_SEL_IN || r.op == NW_SEL_NOT_IN) && (vals == NULL || vals->n == 0)) {
+		/* values of the wrong type were reported as such: not missing too. */
+		if (ok && (r.op == NW_SEL_IN || r.op == NW_SEL_NOT_IN) &&
+		    (vals != NULL ? vals->n == 0 : is_null(nw_map_get(rn, "values")))) {
 			nw_derr(ctx, rn, "values: Required value: must be specified when `operator` is 'In' or 'NotIn'");
+			ok = false;
+		} else if (vals == NULL && !is_null(nw_map_get(rn, "values"))) {
 			ok = false;
 		}
 		if (ok && (r.op == NW_SEL_EXISTS || r.op == NW_SEL_DOES_NOT_EXIST) && vals != NULL &&
@@ -561,17 +580,22 @@ static bool decode_meta(struct nw_dctx *ctx, const struct nw_node *obj, const ch
 		return false;
 	}
 	mark = nw_path_key(ctx, "metadata");
-	nw_check_fields(ctx, md, metadata_fields);
 	m->name = nw_get_str(ctx, md, "name");
 	m->ns = namespaced ? nw_get_str(ctx, md, "namespace") : NULL;
 	if (namespaced && (m->ns == NULL || m->ns[0] == '\0'))
 		m->ns = nw_intern(&ctx->c->strs, "default");
 	if (m->name == NULL || m->name[0] == '\0') {
-		nw_derr(ctx, md, "name: Required value");
+		const struct nw_node *nn = nw_map_get(md, "name");
+
+		/* A name of the wrong type was reported as such. */
+		if (is_null(nn) || (nn->kind == NW_NODE_SCALAR && nn->type == NW_SCALAR_STR && nn->len == 0))
+			nw_derr(ctx, md, "name: Required value");
+		nw_check_fields(ctx, md, metadata_fields);
 		nw_path_pop(ctx, mark);
 		return false;
 	}
 	nw_dctx_set_obj(ctx, kind, m->ns, m->name);
+	nw_check_fields(ctx, md, metadata_fields);
 	if (namespaced && (why = nw_check_dns_label(m->ns)) != NULL)
 		nw_derr(ctx, nw_map_get(md, "namespace"), "namespace: invalid name \"%s\": %s", m->ns, why);
 	why = strcmp(kind, "Namespace") == 0 ? nw_check_dns_label(m->name) : nw_check_dns_subdomain(m->name);
@@ -971,7 +995,9 @@ static void decode_service(struct nw_dctx *ctx, const struct nw_node *obj)
 			const char *why;
 			size_t m3 = nw_path_key(ctx, "targetPort");
 			sp.target_name = nw_intern_n(&ctx->c->strs, tp->str, tp->len);
-			if ((why = nw_check_port_name(sp.target_name)) != NULL)
+			if (has_nul(ctx, tp))
+				;
+			else if ((why = nw_check_port_name(sp.target_name)) != NULL)
 				nw_derr(ctx, tp, "Invalid value: \"%s\": %s", sp.target_name, why);
 			nw_path_pop(ctx, m3);
 		} else {
@@ -1157,7 +1183,9 @@ static bool decode_np_port(struct nw_dctx *ctx, const struct nw_node *pn, struct
 		if (pv->kind == NW_NODE_SCALAR && pv->type == NW_SCALAR_STR) {
 			const char *why;
 			port->name = nw_intern_n(&ctx->c->strs, pv->str, pv->len);
-			if ((why = nw_check_port_name(port->name)) != NULL)
+			if (has_nul(ctx, pv))
+				;
+			else if ((why = nw_check_port_name(port->name)) != NULL)
 				nw_derr(ctx, pv, "Invalid value: \"%s\": %s", port->name, why);
 		} else if (nw_node_int(ctx, pv, &v)) {
 			if (v < 1 || v > 65535)
@@ -1286,6 +1314,7 @@ static void decode_policy(struct nw_dctx *ctx, const struct nw_node *obj)
 		if (types->n > 2)
 			nw_derr(ctx, types, "Invalid value: may not specify more than two policyTypes");
 		for (uint32_t i = 0; i < types->n; i++) {
+			size_t m3 = nw_path_index(ctx, i);
 			const char *t = nw_node_str(ctx, types->items[i]);
 			if (t != NULL && strcmp(t, "Ingress") == 0)
 				p->ingress = true;
@@ -1293,7 +1322,8 @@ static void decode_policy(struct nw_dctx *ctx, const struct nw_node *obj)
 				p->egress = true;
 			else if (t != NULL)
 				nw_derr(ctx, types->items[i],
-					"[%u]: Unsupported value: \"%s\": supported values: \"Ingress\", \"Egress\"", i, t);
+					"Unsupported value: \"%s\": supported values: \"Ingress\", \"Egress\"", t);
+			nw_path_pop(ctx, m3);
 		}
 		nw_path_pop(ctx, m2);
 		if (!p->egress && p->n_eg > 0)

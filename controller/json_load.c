@@ -38,10 +38,9 @@ static void pos_of(struct jctx *j, size_t off, uint32_t *line, uint32_t *col)
 	*col = (uint32_t)(off - j->lines.v[lo]) + 1;
 }
 
-/* The start of the token yajl just consumed (it reports the end). */
-static size_t token_start(struct jctx *j, bool string)
+/* The start of the token that ends at byte offset end. */
+static size_t token_start_at(struct jctx *j, size_t end, bool string)
 {
-	size_t end = yajl_get_bytes_consumed(j->h);
 	size_t i;
 
 	if (end > j->len)
@@ -66,6 +65,12 @@ static size_t token_start(struct jctx *j, bool string)
 	while (i > 0 && strchr("0123456789+-.eEtrufalsn", j->data[i - 1]) != NULL)
 		i--;
 	return i;
+}
+
+/* The start of the token yajl just consumed (it reports the end). */
+static size_t token_start(struct jctx *j, bool string)
+{
+	return token_start_at(j, yajl_get_bytes_consumed(j->h), string);
 }
 
 static struct nw_node *jnode(struct jctx *j, enum nw_node_kind kind, bool string)
@@ -213,10 +218,39 @@ static const yajl_callbacks callbacks = {
 	.yajl_end_array = j_close,
 };
 
+static bool json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* yajl's message, without its "parse error: " prefix and trailing newline. */
+static void error_text(const unsigned char *msg, struct nw_buf *out)
+{
+	const char *s = (const char *)msg;
+	size_t n;
+
+	if (strncmp(s, "parse error: ", 13) == 0)
+		s += 13;
+	else if (strncmp(s, "lexical error: ", 15) == 0)
+		s += 15;
+	n = strlen(s);
+	while (n > 0 && (json_space(s[n - 1]) || s[n - 1] == '.'))
+		n--;
+	nw_buf_add(out, s, n);
+}
+
 int nw_json_parse(struct nw_docset *ds, const char *file, const char *data, size_t len, struct nw_diags *d)
 {
 	struct jctx j = { 0 };
 	yajl_status st;
+	bool at_end = false, lexical;
+	size_t start;
+
+	/* No text, no documents: as for an empty YAML file. */
+	for (start = 0; start < len && json_space(data[start]); start++)
+		;
+	if (start == len)
+		return 0;
 
 	j.ds = ds;
 	j.d = d;
@@ -230,17 +264,51 @@ int nw_json_parse(struct nw_docset *ds, const char *file, const char *data, size
 	j.h = yajl_alloc(&callbacks, NULL, &j);
 	yajl_config(j.h, yajl_allow_multiple_values, 1);
 	st = yajl_parse(j.h, (const unsigned char *)data, len);
-	if (st == yajl_status_ok)
+	if (st == yajl_status_ok) {
 		st = yajl_complete_parse(j.h);
+		at_end = true;
+	}
 	if (st != yajl_status_ok && j.errors == 0) {
 		unsigned char *msg = yajl_get_error(j.h, 0, NULL, 0);
+		struct nw_buf text = { 0 };
 		uint32_t line, col;
 		struct nw_loc loc;
-		size_t off = yajl_get_bytes_consumed(j.h);
+		size_t off;
 
+		lexical = strncmp((const char *)msg, "lexical error", 13) == 0;
+		if (at_end) {
+			/* The input ended too early: point just past its last token. */
+			for (off = len; off > 0 && json_space(data[off - 1]); off--)
+				;
+		} else {
+			/*
+			 * Where yajl stops differs by error. Lexical: at the offending
+			 * byte, but past a byte no token starts with. Parse: past the
+			 * offending token (point at its start), but after a map value
+			 * it steps back by the token's length: to the token, or to a
+			 * string's closing quote.
+			 */
+			off = yajl_get_bytes_consumed(j.h);
+			if (strstr((const char *)msg, "invalid char in json text") != NULL) {
+				if (off > 0)
+					off--;
+			} else if (strstr((const char *)msg, "after key and value") != NULL) {
+				if (off < len && data[off] == '"')
+					off = token_start_at(&j, off + 1, true);
+			} else if (!lexical && off > 0 && off <= len) {
+				if (data[off - 1] == '"')
+					off = token_start_at(&j, off, true);
+				else if (strchr("0123456789+-.eEtrufalsn", data[off - 1]) != NULL)
+					off = token_start_at(&j, off, false);
+				else
+					off--;
+			}
+		}
 		pos_of(&j, off < len ? off : len, &line, &col);
 		loc = (struct nw_loc){ j.file, line, col };
-		nw_error(d, &loc, "JSON syntax error: %s", (const char *)msg);
+		error_text(msg, &text);
+		nw_error(d, &loc, "JSON syntax error: %s", text.s ? text.s : "malformed input");
+		nw_buf_free(&text);
 		yajl_free_error(j.h, msg);
 		j.errors++;
 	}

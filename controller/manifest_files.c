@@ -41,21 +41,46 @@ char *nw_read_file(const char *path, size_t *len)
 	return nw_buf_steal(&b);
 }
 
-static bool looks_like_json(const char *data, size_t len)
+/* The first character that is not blank, or 0. */
+static char first_char(const char *data, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n')
 			continue;
-		return data[i] == '{' || data[i] == '[';
+		return data[i];
 	}
-	return false;
+	return 0;
 }
 
 int nw_parse_buffer(struct nw_docset *ds, const char *file, const char *data, size_t len, struct nw_diags *d)
 {
+	char c = first_char(data, len);
+
 	if (nw_str_has_suffix(file, ".json"))
 		return nw_json_parse(ds, file, data, len, d);
-	if (looks_like_json(data, len)) {
+	if (c == '{') {
+		/*
+		 * kubectl reads input that starts with '{' as JSON, whatever its
+		 * name (stdin has none), so a JSON mistake that YAML would forgive
+		 * (a trailing comma, an unquoted key) is an error here too.
+		 */
+		size_t errors = d->errors;
+		struct nw_docset yds = { 0 };
+		struct nw_diags yd = { 0 };
+
+		if (nw_json_parse(ds, file, data, len, d) == 0)
+			return 0;
+		if (d->errors > errors && nw_yaml_parse(&yds, file, data, len, &yd) == 0) {
+			struct nw_loc loc = { file, 0, 0 };
+			nw_diag_add(d, NW_SEV_NOTE, &loc,
+				    "input that starts with '{' is read as JSON, as kubectl reads it (it would "
+				    "parse as YAML after a first line ---)");
+		}
+		nw_docset_free(&yds);
+		nw_diags_free(&yd);
+		return -1;
+	}
+	if (c == '[') {
 		/* JSON is YAML too, but yajl reports JSON errors better; try it first. */
 		struct nw_diags jd = { 0 };
 		size_t ndocs = ds->docs.n;
@@ -136,7 +161,8 @@ static int load_dir(struct nw_docset *ds, const char *path, struct nw_diags *d, 
 			free(ents[i]);
 			continue;
 		}
-		child = nw_xasprintf("%s/%s", path, name);
+		/* "dir/" and "dir" name their files alike: dir/a.yaml, never dir//a.yaml. */
+		child = nw_xasprintf("%s%s%s", path, nw_str_has_suffix(path, "/") ? "" : "/", name);
 		if (stat(child, &st) == 0 && S_ISDIR(st.st_mode)) {
 			if (load_dir(ds, child, d, seen, depth + 1, fn, arg) < 0)
 				ret = -1;

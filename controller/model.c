@@ -459,6 +459,10 @@ struct nw_namespace *nw_cluster_define_ns(struct nw_cluster *c, const char *name
 		labels = nw_labels_intern(c, kv, labels->n);
 		free(kv);
 	}
+	if (ns->labels != labels && c->watch.on_namespace != NULL) {
+		ns->labels = labels;
+		c->watch.on_namespace(c->watch.arg, ns);
+	}
 	ns->labels = labels;
 	if (loc != NULL)
 		ns->loc = *loc;
@@ -519,6 +523,8 @@ struct nw_policy *nw_policy_new(struct nw_cluster *c)
 	return nw_xcalloc(1, sizeof(struct nw_policy));
 }
 
+static void index_pod_ips(struct nw_cluster *c, struct nw_pod *p);
+
 bool nw_cluster_add_pod(struct nw_cluster *c, struct nw_pod *p, struct nw_loc *prev)
 {
 	struct name_key k = { p->ns->name, p->name, 0 };
@@ -530,6 +536,9 @@ bool nw_cluster_add_pod(struct nw_cluster *c, struct nw_pod *p, struct nw_loc *p
 		return false;
 	}
 	nw_vec_push(&c->pods, p);
+	index_pod_ips(c, p);
+	if (c->watch.on_pod != NULL)
+		c->watch.on_pod(c->watch.arg, p, true);
 	c->finalized = false;
 	return true;
 }
@@ -578,6 +587,122 @@ bool nw_cluster_add_policy(struct nw_cluster *c, struct nw_policy *p, struct nw_
 		return false;
 	}
 	nw_vec_push(&c->policies, p);
+	c->finalized = false;
+	return true;
+}
+
+/*
+ * Removal (the agent applies DELETED events). Pods and policies keep their
+ * order, so finalize after an event sorts only what was added.
+ */
+static void unlink_pod(struct nw_cluster *c, struct nw_pod *p);
+
+static void vec_remove_ptr(void **v, size_t *n, uint32_t hint, const void *x)
+{
+	size_t i = hint < *n && v[hint] == x ? hint : 0;
+
+	while (i < *n && v[i] != x)
+		i++;
+	if (i < *n)
+		v[i] = v[--*n];
+}
+
+/*
+ * The same, keeping the order: a vector sorted up to *sorted stays so (one
+ * less), and its numbering is right below *renumber.
+ */
+static void vec_remove_ptr_ordered(void **v, size_t *n, uint32_t hint, const void *x, size_t *sorted,
+				   size_t *renumber)
+{
+	size_t i = hint < *n && v[hint] == x ? hint : 0;
+
+	while (i < *n && v[i] != x)
+		i++;
+	if (i < *n) {
+		memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof(*v));
+		--*n;
+		if (i < *sorted)
+			--*sorted;
+		if (renumber != NULL && i < *renumber)
+			*renumber = i;
+	}
+}
+
+bool nw_cluster_remove_pod(struct nw_cluster *c, const char *ns, const char *name)
+{
+	struct name_key k = { ns, name, 0 };
+	struct nw_pod *p = nw_hmap_del(&c->pod_index, name_hash(ns, name, 0), pod_eq, &k);
+
+	if (p == NULL)
+		return false;
+	vec_remove_ptr_ordered((void **)c->pods.v, &c->pods.n, p->idx, p, &c->pods_sorted, &c->pods_renumber);
+	unlink_pod(c, p);
+	nw_pod_free(p);
+	c->finalized = false;
+	return true;
+}
+
+bool nw_cluster_remove_workload(struct nw_cluster *c, const char *ns, int kind, const char *name)
+{
+	struct name_key k = { ns, name, kind };
+	struct nw_workload *w = nw_hmap_del(&c->wl_index, name_hash(ns, name, kind), wl_eq, &k);
+
+	if (w == NULL)
+		return false;
+	vec_remove_ptr((void **)c->workloads.v, &c->workloads.n, UINT32_MAX, w);
+	for (size_t i = 0; i < c->pods.n; i++)
+		if (c->pods.v[i]->workload == w)
+			c->pods.v[i]->workload = NULL;
+	for (size_t i = 0; i < c->workloads.n; i++)
+		if (c->workloads.v[i]->owner == w)
+			c->workloads.v[i]->owner = NULL;
+	nw_workload_free(w);
+	c->finalized = false;
+	return true;
+}
+
+bool nw_cluster_remove_service(struct nw_cluster *c, const char *ns, const char *name)
+{
+	struct name_key k = { ns, name, 0 };
+	struct nw_service *s = nw_hmap_del(&c->svc_index, name_hash(ns, name, 0), svc_eq, &k);
+
+	if (s == NULL)
+		return false;
+	vec_remove_ptr_ordered((void **)c->services.v, &c->services.n, UINT32_MAX, s, &c->services_sorted, NULL);
+	nw_service_free(s);
+	c->finalized = false;
+	return true;
+}
+
+bool nw_cluster_remove_policy(struct nw_cluster *c, const char *ns, const char *name)
+{
+	struct name_key k = { ns, name, 0 };
+	struct nw_policy *p = nw_hmap_del(&c->pol_index, name_hash(ns, name, 0), pol_eq, &k);
+
+	if (p == NULL)
+		return false;
+	vec_remove_ptr_ordered((void **)c->policies.v, &c->policies.n, p->idx, p, &c->policies_sorted,
+			       &c->policies_renumber);
+	nw_policy_free(p);
+	c->finalized = false;
+	return true;
+}
+
+bool nw_cluster_undefine_ns(struct nw_cluster *c, const char *name)
+{
+	struct nw_namespace *ns = nw_cluster_ns(c, name, false);
+	const char *kv[2];
+
+	if (ns == NULL || ns->implicit)
+		return false;
+	/* Pods may still name it (their DELETED events can come later): keep the object. */
+	ns->implicit = true;
+	kv[0] = NS_NAME_LABEL;
+	kv[1] = ns->name;
+	ns->labels = nw_labels_intern(c, kv, 1);
+	memset(&ns->loc, 0, sizeof(ns->loc));
+	if (c->watch.on_namespace != NULL)
+		c->watch.on_namespace(c->watch.arg, ns);
 	c->finalized = false;
 	return true;
 }
@@ -651,6 +776,8 @@ static uint64_t addr_hash(const struct nw_addr *a)
 
 static void ip_index_clear(struct nw_cluster *c)
 {
+	memset(c->addrs, 0, sizeof(c->addrs));
+	c->pod_ranges.n = 0;
 	for (size_t i = 0; i < c->ip_index.cap; i++) {
 		struct ip_entry *e = c->ip_index.slots[i];
 		if (e != NULL) {
@@ -701,6 +828,7 @@ void nw_cluster_free(struct nw_cluster *c)
 	nw_vec_free(&c->policies);
 	nw_vec_free(&c->skipped);
 	ip_index_clear(c);
+	nw_vec_free(&c->pod_ranges);
 	nw_hmap_free(&c->ns_index);
 	nw_hmap_free(&c->pod_index);
 	nw_hmap_free(&c->wl_index);
@@ -807,14 +935,23 @@ static void remove_synthetic_pods(struct nw_cluster *c)
 {
 	size_t out = 0;
 
+	size_t sorted = c->pods_sorted;
+
 	for (size_t i = 0; i < c->pods.n; i++) {
 		struct nw_pod *p = c->pods.v[i];
 		if (p->synthetic) {
+			unlink_pod(c, p);
 			nw_pod_free(p);
+			if (i < sorted)
+				c->pods_sorted--;
+			if (out < c->pods_renumber)
+				c->pods_renumber = out;
 			continue;
 		}
 		c->pods.v[out++] = p;
 	}
+	if (out == c->pods.n)
+		return;
 	c->pods.n = out;
 	nw_hmap_free(&c->pod_index);
 	for (size_t i = 0; i < c->pods.n; i++) {
@@ -824,29 +961,148 @@ static void remove_synthetic_pods(struct nw_cluster *c)
 	}
 }
 
+bool nw_cluster_has_family(const struct nw_cluster *c, int family)
+{
+	return (family == 4 || family == 6) && c->addrs[family] > 0;
+}
+
+/* Counts a pod address in its /16 or /64 (the default pod ranges). */
+static void count_range(struct nw_cluster *c, const struct nw_addr *a, bool add)
+{
+	struct nw_prefix_count e = { { a->family, a->v }, 1 };
+
+	e.net.v &= ~((((nw_u128)1) << (a->family == 4 ? 16 : 64)) - 1);
+	for (size_t i = 0; i < c->pod_ranges.n; i++) {
+		struct nw_prefix_count *r = &c->pod_ranges.v[i];
+
+		if (r->net.family != e.net.family || r->net.v != e.net.v)
+			continue;
+		if (add) {
+			r->pods++;
+		} else if (--r->pods == 0) {
+			memmove(r, r + 1, (c->pod_ranges.n - i - 1) * sizeof(*r));
+			c->pod_ranges.n--;
+		}
+		return;
+	}
+	if (add)
+		nw_vec_push(&c->pod_ranges, e);
+}
+
+static void index_pod_ips(struct nw_cluster *c, struct nw_pod *p)
+{
+	for (uint8_t j = 0; j < p->n_ips; j++) {
+		if (p->ips[j].family == 4 || p->ips[j].family == 6)
+			c->addrs[p->ips[j].family]++;
+		if (!p->host_network)
+			count_range(c, &p->ips[j], true);
+		struct ip_entry *e = nw_hmap_get(&c->ip_index, addr_hash(&p->ips[j]), ip_eq, &p->ips[j]);
+		if (e == NULL) {
+			e = nw_xcalloc(1, sizeof(*e));
+			e->addr = p->ips[j];
+			nw_hmap_put(&c->ip_index, addr_hash(&p->ips[j]), ip_eq, &p->ips[j], e);
+		}
+		nw_vec_push(&e->pods, p);
+	}
+}
+
 void nw_cluster_index_ips(struct nw_cluster *c)
 {
 	ip_index_clear(c);
-	for (size_t i = 0; i < c->pods.n; i++) {
-		struct nw_pod *p = c->pods.v[i];
-		for (uint8_t j = 0; j < p->n_ips; j++) {
-			struct ip_entry *e = nw_hmap_get(&c->ip_index, addr_hash(&p->ips[j]), ip_eq, &p->ips[j]);
-			if (e == NULL) {
-				e = nw_xcalloc(1, sizeof(*e));
-				e->addr = p->ips[j];
-				nw_hmap_put(&c->ip_index, addr_hash(&p->ips[j]), ip_eq, &p->ips[j], e);
+	for (size_t i = 0; i < c->pods.n; i++)
+		index_pod_ips(c, c->pods.v[i]);
+}
+
+/*
+ * Sorts a vector of pointers that is sorted up to `sorted`, with entries
+ * appended after it since (the agent adds a pod or two between syncs): the
+ * tail is sorted, then inserted (a few entries: binary search and a move) or
+ * merged. Returns the lowest index whose entry changed (n: none).
+ */
+static size_t sort_tail(void **v, size_t n, size_t sorted, int (*cmp)(const void *, const void *))
+{
+	size_t lowest = n;
+
+	if (sorted > n)
+		sorted = n;
+	if (sorted == n)
+		return n;
+	nw_sort(v + sorted, n - sorted, sizeof(*v), cmp);
+	if (sorted == 0)
+		return 0;
+	if (n - sorted <= 32) {
+		for (size_t t = sorted; t < n; t++) {
+			void *x = v[t];
+			size_t lo = 0, hi = t;
+
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				if (cmp(&v[mid], &x) <= 0)
+					lo = mid + 1;
+				else
+					hi = mid;
 			}
-			nw_vec_push(&e->pods, p);
+			memmove(&v[lo + 1], &v[lo], (t - lo) * sizeof(*v));
+			v[lo] = x;
+			if (lo < lowest)
+				lowest = lo;
 		}
+		return lowest;
+	}
+	{
+		void **merged = nw_xmalloc(n * sizeof(*v));
+		size_t i = 0, j = sorted, k = 0;
+
+		while (i < sorted && j < n)
+			merged[k++] = cmp(&v[i], &v[j]) <= 0 ? v[i++] : v[j++];
+		while (i < sorted)
+			merged[k++] = v[i++];
+		while (j < n)
+			merged[k++] = v[j++];
+		for (lowest = 0; lowest < n && merged[lowest] == v[lowest]; lowest++)
+			;
+		memcpy(v, merged, n * sizeof(*v));
+		free(merged);
+	}
+	return lowest;
+}
+
+/* Drops the references to a pod that is going away: workload members, addresses. */
+static void unlink_pod(struct nw_cluster *c, struct nw_pod *p)
+{
+	struct nw_workload *o = find_owner(c, p->ns, p->owner_kind, p->owner_name);
+
+	if (c->watch.on_pod != NULL)
+		c->watch.on_pod(c->watch.arg, p, false);
+
+	for (int depth = 0; o != NULL && depth < 8; o = o->owner, depth++)
+		vec_remove_ptr((void **)o->members.v, &o->members.n, UINT32_MAX, p);
+	for (uint8_t j = 0; j < p->n_ips; j++) {
+		struct ip_entry *e = nw_hmap_get(&c->ip_index, addr_hash(&p->ips[j]), ip_eq, &p->ips[j]);
+		size_t before = e != NULL ? e->pods.n : 0;
+
+		if (e != NULL)
+			vec_remove_ptr((void **)e->pods.v, &e->pods.n, UINT32_MAX, p);
+		if (e != NULL && e->pods.n < before && (p->ips[j].family == 4 || p->ips[j].family == 6))
+			c->addrs[p->ips[j].family]--;
+		if (e != NULL && e->pods.n < before && !p->host_network)
+			count_range(c, &p->ips[j], false);
 	}
 }
 
 void nw_cluster_finalize(struct nw_cluster *c)
 {
 	struct nw_workload **w;
+	struct nw_pod **pp;
 	size_t n_pods;
 
 	remove_synthetic_pods(c);
+	if (c->workloads.n == 0) {
+		/* The agent's model (pods, no workloads): nothing to link. */
+		nw_vec_foreach(&c->pods, pp)
+			(*pp)->workload = NULL;
+		goto sort;
+	}
 	nw_vec_foreach(&c->workloads, w) {
 		(*w)->members.n = 0;
 		(*w)->owner = find_owner(c, (*w)->ns, (*w)->owner_kind, (*w)->owner_name);
@@ -890,21 +1146,32 @@ void nw_cluster_finalize(struct nw_cluster *c)
 		}
 	}
 
+sort:
+	/* Namespaces are few: sort and number them whole. */
 	nw_sort(c->namespaces.v, c->namespaces.n, sizeof(*c->namespaces.v), ns_cmp);
-	nw_sort(c->pods.v, c->pods.n, sizeof(*c->pods.v), pod_cmp);
+	{
+		size_t low = sort_tail((void **)c->pods.v, c->pods.n, c->pods_sorted, pod_cmp);
+
+		if (low < c->pods_renumber)
+			c->pods_renumber = low;
+		low = sort_tail((void **)c->policies.v, c->policies.n, c->policies_sorted, pol_cmp);
+		if (low < c->policies_renumber)
+			c->policies_renumber = low;
+		sort_tail((void **)c->services.v, c->services.n, c->services_sorted, svc_cmp);
+	}
 	nw_sort(c->workloads.v, c->workloads.n, sizeof(*c->workloads.v), wl_cmp);
-	nw_sort(c->services.v, c->services.n, sizeof(*c->services.v), svc_cmp);
-	nw_sort(c->policies.v, c->policies.n, sizeof(*c->policies.v), pol_cmp);
 	nw_vec_foreach(&c->workloads, w)
 		nw_sort((*w)->members.v, (*w)->members.n, sizeof(*(*w)->members.v), pod_cmp);
 	for (size_t i = 0; i < c->namespaces.n; i++)
 		c->namespaces.v[i]->idx = (uint32_t)i;
-	for (size_t i = 0; i < c->pods.n; i++)
+	for (size_t i = c->pods_renumber; i < c->pods.n; i++)
 		c->pods.v[i]->idx = (uint32_t)i;
-	for (size_t i = 0; i < c->policies.n; i++)
+	for (size_t i = c->policies_renumber; i < c->policies.n; i++)
 		c->policies.v[i]->idx = (uint32_t)i;
-
-	nw_cluster_index_ips(c);
+	c->pods_sorted = c->pods_renumber = c->pods.n;
+	c->policies_sorted = c->policies_renumber = c->policies.n;
+	c->services_sorted = c->services.n;
+	/* The address index is kept up to date by add and remove. */
 	c->finalized = true;
 }
 

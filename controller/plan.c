@@ -10,6 +10,7 @@
  * chain only.
  */
 #include <netward/plan.h>
+#include <netward/resolve.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,27 +45,27 @@ bool nw_set_type_is_interval(int type)
 	       type == NW_ST_ADDR6_PROTO_PORT || type == NW_ST_PROTO_PORT;
 }
 
+static int range_cmp(const void *a, const void *b)
+{
+	const struct nw_cidr *x = a, *y = b;
+
+	if (x->addr.family != y->addr.family)
+		return x->addr.family < y->addr.family ? -1 : 1;
+	return x->addr.v < y->addr.v ? -1 : x->addr.v > y->addr.v;
+}
+
 struct nw_cidr *nw_default_pod_cidrs(const struct nw_cluster *c, size_t *n)
 {
-	NW_VEC(struct nw_cidr) out = { 0 };
+	/* The model counts them as pods come and go: no scan of every pod. */
+	struct nw_cidr *out = nw_xcalloc(c->pod_ranges.n + 1, sizeof(*out));
 
-	for (size_t i = 0; i < c->pods.n; i++) {
-		const struct nw_pod *p = c->pods.v[i];
-
-		for (uint8_t k = 0; k < p->n_ips && !p->host_network; k++) {
-			struct nw_cidr cidr = { p->ips[k], (uint8_t)(p->ips[k].family == 4 ? 16 : 64), false, false };
-			bool seen = false;
-
-			cidr.addr.v = nw_cidr_range(&cidr).lo;
-			for (size_t j = 0; j < out.n; j++)
-				if (nw_addr_eq(&out.v[j].addr, &cidr.addr) && out.v[j].prefix == cidr.prefix)
-					seen = true;
-			if (!seen)
-				nw_vec_push(&out, cidr);
-		}
+	for (size_t i = 0; i < c->pod_ranges.n; i++) {
+		out[i].addr = c->pod_ranges.v[i].net;
+		out[i].prefix = c->pod_ranges.v[i].net.family == 4 ? 16 : 64;
 	}
-	*n = out.n;
-	return out.v;
+	nw_sort(out, c->pod_ranges.n, sizeof(*out), range_cmp);
+	*n = c->pod_ranges.n;
+	return out;
 }
 
 void nw_pod_ifname(const struct nw_pod *pod, char out[NW_IFNAMSIZ])
@@ -104,7 +105,12 @@ static const char *s(struct builder *b, const char *str)
 	return nw_intern(&b->plan->strs, str);
 }
 
-/* Object names are readable; past nft's 255 characters they are shortened with a hash. */
+/*
+ * Object names are readable; past nft's 255 characters they are shortened
+ * with a hash. Characters nft's parser does not take in a name (the ':' of
+ * netward:default-deny) become '_', which no Kubernetes name holds, so
+ * names stay distinct.
+ */
 static const char *name_of(struct builder *b, const char *fmt, ...) NW_PRINTF(2, 3);
 static const char *name_of(struct builder *b, const char *fmt, ...)
 {
@@ -115,6 +121,12 @@ static const char *name_of(struct builder *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	nw_buf_vprintf(&n, fmt, ap);
 	va_end(ap);
+	for (size_t i = 0; i < n.len; i++) {
+		char c = n.s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
+		      c == '.' || c == '-' || c == '_'))
+			n.s[i] = '_';
+	}
 	if (n.len > 200) {
 		uint64_t h = nw_hash_bytes(n.s, n.len, NW_HASH_INIT);
 		n.len = 180;
@@ -159,12 +171,14 @@ static struct nw_pchain *add_chain(struct builder *b, const char *name, int hook
 	return &b->plan->chains.v[b->plan->chains.n - 1];
 }
 
-/* Names are interned in the plan: the index is keyed by pointer. */
+/* Names are interned in the plan: the index is keyed by pointer. The static sets always exist. */
 static struct nw_pset *find_set(struct builder *b, const char *name)
 {
 	struct set_idx *e = nw_hmap_get(&b->set_index, nw_hash_ptr(name, NW_HASH_INIT), set_idx_eq, name);
 
-	return e ? &b->plan->sets.v[e->idx] : NULL;
+	if (e == NULL)
+		nw_bug("plan: no set %s", name);
+	return &b->plan->sets.v[e->idx];
 }
 
 static struct nw_pchain *find_chain(struct builder *b, const char *name)
@@ -406,6 +420,7 @@ struct group {
 	const char *key; /* interned: canonical peers + family */
 	const char *set;
 	NW_VEC(const struct nw_pod *) pods; /* members, for egress named ports */
+	const struct nw_rgroup *rgroup;	    /* the resolver's, whose members are the pods */
 };
 
 static bool group_eq(const void *entry, const void *key)
@@ -436,6 +451,18 @@ static struct group *group_of(struct builder *b, const struct nw_policy *p, cons
 	g->set = name_of(b, "peers/%012llx/%d", (unsigned long long)(nw_hash_str(peers_text) & 0xffffffffffffULL), family);
 	nw_hmap_put(&b->groups, h, group_eq, key, g);
 	set = add_set(b, g->set, family == 4 ? NW_ST_ADDR4_EXACT : NW_ST_ADDR6_EXACT, peers_text);
+	if (b->o->resolver != NULL) {
+		/* Kept up to date pod by pod; its elements are borrowed, not copied. */
+		const struct nw_rgroup *rg = nw_resolver_group(b->o->resolver, p, r, family, peers_text);
+
+		set->blob = nw_elem_blob_ref(nw_resolver_group_elems(b->o->resolver, rg));
+		set->elems.v = set->blob->v;
+		set->elems.n = set->blob->n;
+		set->elems.cap = 0;
+		g->rgroup = rg;
+		nw_buf_free(&k);
+		return g;
+	}
 	/*
 	 * Members: every pod with an address of the family that one of the
 	 * selector peers matches. Namespaces are checked once, not per pod.
@@ -658,7 +685,10 @@ static void build_rule(struct builder *b, const struct nw_policy *p, enum nw_dir
 			struct nw_prule *rule;
 
 			/* Candidates: the peer group's pods; with ipBlocks or no peers, every pod. */
-			if (grp != NULL && !has_blocks) {
+			if (grp != NULL && !has_blocks && grp->rgroup != NULL) {
+				for (size_t n = 0; n < grp->rgroup->members.n; n++)
+					named_elems(eset, r, grp->rgroup->members.v[n].pod, f);
+			} else if (grp != NULL && !has_blocks) {
 				for (size_t n = 0; n < grp->pods.n; n++)
 					named_elems(eset, r, grp->pods.v[n], f);
 			} else {
@@ -773,6 +803,15 @@ static int elem_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* Address groups from the resolver arrive sorted: skip the sort (a pass, not n log n). */
+static bool elems_sorted(const struct nw_pset *set)
+{
+	for (size_t k = 1; k < set->elems.n; k++)
+		if (elem_cmp(&set->elems.v[k - 1], &set->elems.v[k]) > 0)
+			return false;
+	return true;
+}
+
 int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct nw_plan_local *locals,
 		  size_t n_locals, const struct nw_plan_opts *opts)
 {
@@ -785,8 +824,7 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 	b.o = opts;
 	/* Families: IPv4 always; IPv6 when the cluster uses it anywhere. */
 	b.fam[4] = true;
-	for (size_t i = 0; i < c->pods.n && !b.fam[6]; i++)
-		b.fam[6] = nw_pod_addr(c->pods.v[i], 6) != NULL;
+	b.fam[6] = nw_cluster_has_family(c, 6);
 	for (size_t i = 0; i < opts->n_pod_cidrs; i++)
 		if (opts->pod_cidrs[i].addr.family == 6)
 			b.fam[6] = true;
@@ -800,7 +838,8 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 		}
 	}
 	b.ns_pods = nw_xcalloc(c->namespaces.n + 1, sizeof(*b.ns_pods));
-	for (size_t i = 0; i < c->pods.n; i++)
+	/* Groups scan the pods of each namespace, unless the resolver keeps them. */
+	for (size_t i = 0; i < c->pods.n && opts->resolver == NULL; i++)
 		nw_vec_push(&b.ns_pods[c->pods.v[i]->ns->idx], (const struct nw_pod *)c->pods.v[i]);
 	b.ns_policies = nw_xcalloc(c->namespaces.n + 1, sizeof(*b.ns_policies));
 	for (size_t i = 0; i < c->policies.n; i++)
@@ -887,7 +926,11 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 		struct nw_pset *set = &plan->sets.v[i];
 		size_t out = 0;
 
-		nw_sort(set->elems.v, set->elems.n, sizeof(*set->elems.v), elem_cmp);
+		if (set->blob != NULL)
+			continue; /* borrowed: sorted and unique already */
+
+		if (!elems_sorted(set))
+			nw_sort(set->elems.v, set->elems.n, sizeof(*set->elems.v), elem_cmp);
 		/* Exact-match sets may get the same key twice (a pod listed twice): keep one. */
 		for (size_t k = 0; k < set->elems.n; k++)
 			if (out == 0 || elem_cmp(&set->elems.v[out - 1], &set->elems.v[k]) != 0)
@@ -912,13 +955,19 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 	}
 	nw_hmap_free(&b.groups);
 	nw_hmap_free(&b.set_index);
+	if (opts->resolver != NULL)
+		nw_resolver_sweep(opts->resolver);
 	return 0;
 }
 
 void nw_plan_free(struct nw_plan *plan)
 {
-	for (size_t i = 0; i < plan->sets.n; i++)
-		nw_vec_free(&plan->sets.v[i].elems);
+	for (size_t i = 0; i < plan->sets.n; i++) {
+		if (plan->sets.v[i].blob != NULL)
+			nw_elem_blob_unref(plan->sets.v[i].blob);
+		else
+			nw_vec_free(&plan->sets.v[i].elems);
+	}
 	for (size_t i = 0; i < plan->chains.n; i++)
 		nw_vec_free(&plan->chains.v[i].rules);
 	nw_vec_free(&plan->sets);

@@ -106,8 +106,8 @@ void nw_plan_diff(const struct nw_plan *old, const struct nw_plan *new, struct n
 			if (x->type != y->type) {
 				nw_vec_push(&d->sets_del, x);
 				nw_vec_push(&d->sets_add, y);
-			} else {
-				diff_elems(x, y, d);
+			} else if (x->blob == NULL || x->blob != y->blob) {
+				diff_elems(x, y, d); /* the same borrowed elements: nothing to compare */
 			}
 			i++;
 			j++;

@@ -326,17 +326,92 @@ void nw_plan_format_nft(const struct nw_plan *p, bool replace, struct nw_buf *ou
 	format_nft(p, replace, out);
 }
 
+/*
+ * The digest mixes 64-bit words (a multiply-xorshift step per word), not
+ * bytes: it is taken on every sync, over every set element.
+ */
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
 static uint64_t hstr(const char *s, uint64_t h)
 {
-	/* Distinguishes NULL from "" and separates neighbouring strings. */
+	size_t n;
+
+	/* Distinguishes NULL from "" and separates neighbouring strings (the length goes in). */
 	if (s == NULL)
-		return nw_hash_bytes("\1", 1, h);
-	return nw_hash_bytes(s, strlen(s) + 1, h);
+		return mix(h, 0x6e756c6cULL);
+	n = strlen(s);
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t w = 0;
+		memcpy(&w, s + i, n - i < 8 ? n - i : 8);
+		h = mix(h, w);
+	}
+	return mix(h, n);
 }
 
 static uint64_t hval(const void *v, size_t n, uint64_t h)
 {
-	return nw_hash_bytes(v, n, h);
+	uint64_t w = 0;
+
+	while (n > 8) {
+		memcpy(&w, v, 8);
+		h = mix(h, w);
+		v = (const char *)v + 8;
+		n -= 8;
+		w = 0;
+	}
+	memcpy(&w, v, n);
+	return mix(h, w);
+}
+
+uint64_t nw_elems_digest(const struct nw_pelem *v, size_t n)
+{
+	uint64_t h = NW_HASH_INIT;
+
+	for (size_t k = 0; k < n; k++) {
+		const struct nw_pelem *e = &v[k];
+
+		if (e->ifname != NULL)
+			h = hstr(e->ifname, h);
+		h = mix(h, (uint64_t)e->lo);
+		h = mix(h, (uint64_t)(e->lo >> 64));
+		h = mix(h, (uint64_t)e->hi);
+		h = mix(h, (uint64_t)(e->hi >> 64));
+		h = mix(h, (uint64_t)e->proto_lo | (uint64_t)e->proto_hi << 8 | (uint64_t)e->port_lo << 16 |
+				   (uint64_t)e->port_hi << 32 | (uint64_t)e->verdict << 48 |
+				   (uint64_t)(e->ifname != NULL) << 56 | (uint64_t)(e->chain != NULL) << 57);
+		if (e->chain != NULL)
+			h = hstr(e->chain, h);
+	}
+	return mix(h, n);
+}
+
+struct nw_elem_blob *nw_elem_blob_new(const struct nw_pelem *v, size_t n)
+{
+	struct nw_elem_blob *b = nw_xmalloc(sizeof(*b) + n * sizeof(*v) + 1);
+
+	b->refs = 1;
+	b->n = n;
+	if (n)
+		memcpy(b->v, v, n * sizeof(*v));
+	b->digest = nw_elems_digest(b->v, n);
+	return b;
+}
+
+struct nw_elem_blob *nw_elem_blob_ref(struct nw_elem_blob *b)
+{
+	b->refs++;
+	return b;
+}
+
+void nw_elem_blob_unref(struct nw_elem_blob *b)
+{
+	if (b != NULL && --b->refs == 0)
+		free(b);
 }
 
 /* A hash of the plan's structure and content (what `nft list` would show). */
@@ -353,18 +428,8 @@ void nw_plan_seal(struct nw_plan *p)
 		h = hstr(set->name, h);
 		h = hval(&set->type, 1, h);
 		h = hstr(set->comment, h);
-		for (size_t k = 0; k < set->elems.n; k++) {
-			const struct nw_pelem *e = &set->elems.v[k];
-			h = hstr(e->ifname, h);
-			h = hval(&e->lo, sizeof(e->lo), h);
-			h = hval(&e->hi, sizeof(e->hi), h);
-			h = hval(&e->proto_lo, 1, h);
-			h = hval(&e->proto_hi, 1, h);
-			h = hval(&e->port_lo, 2, h);
-			h = hval(&e->port_hi, 2, h);
-			h = hval(&e->verdict, 1, h);
-			h = hstr(e->chain, h);
-		}
+		/* Borrowed elements come with their digest, taken the same way. */
+		h = mix(h, set->blob != NULL ? set->blob->digest : nw_elems_digest(set->elems.v, set->elems.n));
 	}
 	for (size_t i = 0; i < p->chains.n; i++) {
 		const struct nw_pchain *ch = &p->chains.v[i];

@@ -301,6 +301,43 @@ void *nw_hmap_put(struct nw_hmap *m, uint64_t hash, nw_hmap_eq eq, const void *k
 	return NULL;
 }
 
+/*
+ * Linear probing without tombstones: after removing a slot, later entries
+ * of the same probe run move back into the hole, so every lookup still
+ * finds its entry before the first empty slot.
+ */
+void *nw_hmap_del(struct nw_hmap *m, uint64_t hash, nw_hmap_eq eq, const void *key)
+{
+	size_t mask = m->cap - 1, hole, j;
+	void *found;
+
+	if (m->cap == 0)
+		return NULL;
+	for (j = hash & mask;; j = (j + 1) & mask) {
+		if (m->slots[j] == NULL)
+			return NULL;
+		if (m->hashes[j] == hash && eq(m->slots[j], key))
+			break;
+	}
+	found = m->slots[j];
+	hole = j;
+	for (j = (hole + 1) & mask; m->slots[j] != NULL; j = (j + 1) & mask) {
+		size_t home = m->hashes[j] & mask;
+		bool stays = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+
+		/* An entry whose home lies cyclically in (hole, j] must not move before it. */
+		if (!stays) {
+			m->slots[hole] = m->slots[j];
+			m->hashes[hole] = m->hashes[j];
+			hole = j;
+		}
+	}
+	m->slots[hole] = NULL;
+	m->hashes[hole] = 0;
+	m->n--;
+	return found;
+}
+
 void nw_hmap_free(struct nw_hmap *m)
 {
 	free(m->slots);

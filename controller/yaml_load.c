@@ -175,6 +175,45 @@ static void attach(struct yctx *y, struct nw_node *n, struct nw_doc *doc)
 	nw_node_append(y->ds, y->stack.v[y->stack.n - 1], n);
 }
 
+/*
+ * libyaml's error, where it is. The reader (bad encoding, control characters)
+ * gives a byte offset, the scanner and parser a mark; a context (what was
+ * being parsed when it went wrong) has a mark of its own, where that began.
+ */
+static void syntax_error(struct yctx *y, const yaml_parser_t *p, const char *data, size_t len)
+{
+	const char *problem = p->problem ? p->problem : "malformed input";
+	uint32_t line = (uint32_t)p->problem_mark.line + 1, col = (uint32_t)p->problem_mark.column + 1;
+
+	if (p->error == YAML_READER_ERROR) {
+		size_t off = NW_MIN(p->problem_offset, len);
+
+		line = 1;
+		col = 1;
+		for (size_t i = 0; i < off; i++) {
+			if (data[i] == '\n') {
+				line++;
+				col = 1;
+			} else if (((unsigned char)data[i] & 0xc0) != 0x80) {
+				col++; /* columns count characters, not UTF-8 bytes */
+			}
+		}
+		if (p->problem_value >= 0)
+			yerr(y, line, col, "YAML syntax error: %s (byte 0x%02x)", problem, (unsigned)p->problem_value & 0xff);
+		else
+			yerr(y, line, col, "YAML syntax error: %s", problem);
+		return;
+	}
+	if (p->context != NULL && (p->context_mark.line != p->problem_mark.line ||
+				   p->context_mark.column != p->problem_mark.column))
+		yerr(y, line, col, "YAML syntax error: %s %s that starts at %zu:%zu", problem, p->context,
+		     p->context_mark.line + 1, p->context_mark.column + 1);
+	else if (p->context != NULL)
+		yerr(y, line, col, "YAML syntax error: %s %s", problem, p->context);
+	else
+		yerr(y, line, col, "YAML syntax error: %s", problem);
+}
+
 int nw_yaml_parse(struct nw_docset *ds, const char *file, const char *data, size_t len, struct nw_diags *d)
 {
 	yaml_parser_t parser;
@@ -194,9 +233,7 @@ int nw_yaml_parse(struct nw_docset *ds, const char *file, const char *data, size
 		uint32_t line, col;
 
 		if (!yaml_parser_parse(&parser, &ev)) {
-			yerr(&y, (uint32_t)parser.problem_mark.line + 1, (uint32_t)parser.problem_mark.column + 1,
-			     "YAML syntax error: %s%s%s", parser.problem ? parser.problem : "malformed input",
-			     parser.context ? " " : "", parser.context ? parser.context : "");
+			syntax_error(&y, &parser, data, len);
 			break;
 		}
 		line = (uint32_t)ev.start_mark.line + 1;

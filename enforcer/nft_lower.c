@@ -863,8 +863,8 @@ static void elem_changes(struct nw_batch *b, const struct nw_plan_diff *d, bool 
 			j++;
 		if (nw_set_type_is_map(ps->type) == maps && !in_sets(d, ps, true)) {
 			els = nw_xcalloc(j - i + 1, sizeof(*els));
-			for (size_t k = i; k < j; k++)
-				els[k - i] = v[k].elem;
+			for (size_t k = 0; k < j - i; k++)
+				els[k] = v[i + k].elem;
 			elems_msg(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, ps, els, j - i);
 			free(els);
 		}

@@ -188,7 +188,8 @@ int nw_nft_commit(struct nw_nft *h, struct nw_batch *b, struct nw_buf *err)
 		}
 		{
 			int len = (int)r;
-			for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
+			/* buf is from malloc: aligned for any type. */
+			for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)(void *)buf; mnl_nlmsg_ok(nlh, len);
 			     nlh = mnl_nlmsg_next(nlh, &len)) {
 				if (nlh->nlmsg_type == NLMSG_ERROR)
 					handle_ack(nlh, &st);

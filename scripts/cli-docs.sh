@@ -28,7 +28,7 @@ HEAD
 	echo '```'
 	"$bin" --help
 	echo '```'
-	for cmd in can matrix explain compile apply lab; do
+	for cmd in can matrix explain compile apply agent lab intents learn test lint diff; do
 		echo
 		echo "## netward $cmd"
 		echo

@@ -13,6 +13,9 @@ packages=(
 	# and for the benchmarks (bench/run): iperf3, time, jq, and iptables + ipset for
 	# the iptables enforcer netward is measured against
 	nftables iproute2 iperf3 time jq iptables ipset
+	# the agent tests: a test API server (python3) over TLS (openssl makes its certificates);
+	# the netward test/lint tests: the kubectl stand-in (PyYAML) and report checks (xmllint)
+	python3 openssl python3-yaml libxml2-utils
 )
 
 missing=()

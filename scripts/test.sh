@@ -16,6 +16,7 @@ fi
 
 passed=0
 failed=0
+netns_before=$(ls /run/netns 2>/dev/null | grep '^nwl-' | sort)
 step() { echo; echo "==> $*"; }
 record() { # name status
 	if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $1" >&2; fi
@@ -32,6 +33,13 @@ count_meson() { # build dir: adds meson's per-test results to the totals
 step "build (warnings are errors)"
 scripts/build.sh
 record build $?
+
+step "release build (what manifests/Containerfile builds: -O3, warnings are errors)"
+if [ ! -f build-release/build.ninja ]; then
+	meson setup build-release --buildtype=release -Dtests=disabled -Dwerror=true >/dev/null
+fi
+ninja -C build-release >/dev/null
+record release-build $?
 
 step "tests"
 meson test -C build --no-rebuild --print-errorlogs --num-processes 2
@@ -67,15 +75,15 @@ for f in build-fuzz/tests/fuzz/fuzz_*; do
 	rm -rf "$corpus"
 done
 
-step "benchmarks (smoke run, about a minute; the figures are in docs/performance.md: bench/run)"
+step "benchmarks (smoke runs, about two minutes; the figures are in docs/performance.md: bench/run)"
 bench/run --quick --prefix bsmoke-$$
 record bench-smoke $?
 
-# Nothing may be left behind.
-left=$(ls /run/netns 2>/dev/null | grep -c '^nwl-' || true)
-if [ "$left" -ne 0 ]; then
-	echo "test: $left lab network namespaces were left behind" >&2
-	build/netward lab down --all
+# Nothing may be left behind (labs that were up before this run are not ours).
+left=$(comm -13 <(printf '%s\n' "$netns_before") <(ls /run/netns 2>/dev/null | grep '^nwl-' | sort))
+if [ -n "$left" ]; then
+	echo "test: lab network namespaces were left behind:" $left >&2
+	for ns in $left; do ip netns delete "$ns"; done
 	record cleanup 1
 fi
 

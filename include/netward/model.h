@@ -208,6 +208,25 @@ struct nw_cluster {
 	/* Objects skipped because their kind is not modelled, for -v. */
 	NW_VEC(char *) skipped;
 	bool finalized;
+	/*
+	 * What finalize must redo: pods, policies and services are sorted up to
+	 * *_sorted (entries after it were appended since), and their idx numbers
+	 * are right below *_renumber. Adds append; removals keep the order.
+	 */
+	size_t pods_sorted, pods_renumber, policies_sorted, policies_renumber, services_sorted;
+	/* Addresses held by pods, per family (index 4 and 6). */
+	size_t addrs[7];
+	/* The /16 (IPv4) and /64 (IPv6) ranges pod addresses fall in, with counts. */
+	NW_VEC(struct nw_prefix_count { struct nw_addr net; size_t pods; }) pod_ranges;
+	/*
+	 * Told about every pod added (after) or removed (before it is freed)
+	 * and every namespace whose labels changed: the agent's resolver.
+	 */
+	struct {
+		void (*on_pod)(void *arg, struct nw_pod *p, bool added);
+		void (*on_namespace)(void *arg, struct nw_namespace *ns);
+		void *arg;
+	} watch;
 };
 
 void nw_cluster_init(struct nw_cluster *c);
@@ -252,6 +271,17 @@ struct nw_namespace *nw_cluster_define_ns(struct nw_cluster *c, const char *name
 					  const struct nw_labels *labels, const struct nw_loc *loc,
 					  struct nw_loc *prev);
 
+/*
+ * Removing objects (the agent applies DELETED events); false if absent. A
+ * removed namespace becomes implicit again (pods may still name it).
+ * Finalize afterwards.
+ */
+bool nw_cluster_remove_pod(struct nw_cluster *c, const char *ns, const char *name);
+bool nw_cluster_remove_workload(struct nw_cluster *c, const char *ns, int kind, const char *name);
+bool nw_cluster_remove_service(struct nw_cluster *c, const char *ns, const char *name);
+bool nw_cluster_remove_policy(struct nw_cluster *c, const char *ns, const char *name);
+bool nw_cluster_undefine_ns(struct nw_cluster *c, const char *name);
+
 void nw_pod_free(struct nw_pod *p);
 void nw_workload_free(struct nw_workload *w);
 void nw_service_free(struct nw_service *s);
@@ -267,6 +297,8 @@ struct nw_selector *nw_selector_clone(const struct nw_selector *s);
 void nw_cluster_finalize(struct nw_cluster *c);
 /* Rebuilds only the address index (after addresses were given to pods). */
 void nw_cluster_index_ips(struct nw_cluster *c);
+/* Does some pod hold an address of this family (4 or 6)? */
+bool nw_cluster_has_family(const struct nw_cluster *c, int family);
 
 /*
  * Places pods that have no spec.nodeName on the given nodes, round robin in

@@ -60,11 +60,30 @@ struct nw_pelem {
 	const char *chain;  /* maps: jump/goto target */
 };
 
+/*
+ * Elements shared between plans, immutable, reference counted: an address
+ * group's members as the resolver keeps them. A plan whose set borrows a
+ * blob does not copy its elements, and two plans borrowing the same blob
+ * diff in O(1) for that set.
+ */
+struct nw_elem_blob {
+	size_t refs;
+	uint64_t digest; /* of the elements, as nw_plan_seal takes it */
+	size_t n;
+	struct nw_pelem v[];
+};
+struct nw_elem_blob *nw_elem_blob_new(const struct nw_pelem *v, size_t n);
+struct nw_elem_blob *nw_elem_blob_ref(struct nw_elem_blob *b);
+void nw_elem_blob_unref(struct nw_elem_blob *b);
+/* The digest of a sorted element array (what a set contributes to the plan's). */
+uint64_t nw_elems_digest(const struct nw_pelem *v, size_t n);
+
 struct nw_pset {
 	const char *name;
 	uint8_t type;
 	const char *comment;
-	NW_VEC(struct nw_pelem) elems; /* canonical order */
+	NW_VEC(struct nw_pelem) elems; /* canonical order; borrowed from blob when it is set */
+	struct nw_elem_blob *blob;
 };
 
 /* What a rule's match looks up (the family comes from the set). */
@@ -157,6 +176,8 @@ struct nw_plan_opts {
 	size_t n_uplinks;
 	const struct nw_cidr *pod_cidrs; /* pod addresses; traffic of unprogrammed pods is dropped */
 	size_t n_pod_cidrs;
+	/* Address groups kept across plans (the agent); NULL: computed afresh. */
+	struct nw_resolver *resolver;
 	bool audit;	    /* log what would be denied, drop nothing */
 	uint16_t log_group; /* NFLOG group of denied packets */
 	uint32_t log_rate;  /* per pod and direction, packets/s */

@@ -59,7 +59,8 @@ void nw_vec_grow_(void **v, size_t *cap, size_t need, size_t elem);
 		(vec)->v = NULL;                                               \
 		(vec)->n = (vec)->cap = 0;                                     \
 	} while (0)
-#define nw_vec_foreach(vec, it) for ((it) = (vec)->v; (it) < (vec)->v + (vec)->n; (it)++)
+/* An empty vector may have no storage: never compute NULL + 0. */
+#define nw_vec_foreach(vec, it) for ((it) = (vec)->v; (it) != NULL && (it) < (vec)->v + (vec)->n; (it)++)
 
 /* A string builder; .s is always NUL-terminated once anything was added. */
 struct nw_buf {
@@ -121,6 +122,8 @@ typedef bool (*nw_hmap_eq)(const void *entry, const void *key);
 void *nw_hmap_get(const struct nw_hmap *m, uint64_t hash, nw_hmap_eq eq, const void *key);
 /* Inserts entry; returns the existing entry (not replaced) if eq matches one. */
 void *nw_hmap_put(struct nw_hmap *m, uint64_t hash, nw_hmap_eq eq, const void *key, void *entry);
+/* Removes and returns the entry eq matches, or NULL. */
+void *nw_hmap_del(struct nw_hmap *m, uint64_t hash, nw_hmap_eq eq, const void *key);
 void nw_hmap_free(struct nw_hmap *m);
 
 /* Fixed-size bitset helpers over uint64_t words. */

@@ -218,3 +218,44 @@ Test(util, diags_count_limit_and_format)
 	nw_buf_free(&b);
 	nw_diags_free(&d);
 }
+
+/* Deletion against a reference (a presence array), with clustered hashes that
+ * wrap around the end of the table, in a random order of puts and deletes. */
+Test(util, hmap_delete_keeps_every_other_entry_findable)
+{
+	struct nw_hmap m = { 0 };
+	static int vals[512];
+	bool present[512] = { false };
+	uint64_t seed = 42;
+
+	for (int i = 0; i < 512; i++)
+		vals[i] = i;
+	for (int step = 0; step < 20000; step++) {
+		int i;
+		uint64_t h;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		i = (int)((seed >> 33) % 512);
+		/* Few distinct hashes, many near the top of the table: long runs that wrap. */
+		h = (uint64_t)((i % 7) * 0x9e3779b97f4a7c15ULL) | 0xfffffff0u;
+		if (present[i]) {
+			cr_assert_eq(nw_hmap_del(&m, h, int_eq, &vals[i]), &vals[i]);
+			present[i] = false;
+		} else {
+			cr_assert(nw_hmap_put(&m, h, int_eq, &vals[i], &vals[i]) == NULL);
+			present[i] = true;
+		}
+		if (step % 997 == 0) {
+			size_t n = 0;
+			for (int k = 0; k < 512; k++) {
+				uint64_t hk = (uint64_t)((k % 7) * 0x9e3779b97f4a7c15ULL) | 0xfffffff0u;
+				void *got = nw_hmap_get(&m, hk, int_eq, &vals[k]);
+				cr_assert_eq(got, present[k] ? &vals[k] : NULL, "key %d at step %d", k, step);
+				n += present[k];
+			}
+			cr_assert_eq(m.n, n);
+		}
+	}
+	nw_hmap_free(&m);
+	cr_assert(nw_hmap_del(&m, 1, int_eq, &vals[0]) == NULL, "deleting from an empty table finds nothing");
+}
