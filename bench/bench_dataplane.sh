@@ -290,7 +290,7 @@ label() {
 	echo
 	echo "Machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1);" \
 		"$(uname -sr); netward $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?');" \
-		"iperf3 $(iperf3 --version | head -1 | awk '{print $2}'), $(iptables-legacy --version), ipset $(ipset --version | awk '{print $2}')."
+		"iperf3 $(iperf3 --version | head -1 | awk '{print $2}'), $(iptables-legacy --version), ipset $(ipset --version | awk '{print $2}' | tr -d ,)."
 	echo "Load average before/after: $load_start / $load_end. $rounds round(s), ${seconds} s per test," \
 		"$connects connects per latency test; medians over the rounds."
 	echo

@@ -4,17 +4,22 @@
  * control-plane steps take and how much memory they need.
  *
  *   load       manifests -> model (decode, validate, index)
- *   plan       resolve + plan for the node (its local pods)
+ *   plan       resolve + plan for the node (its local pods), from scratch: what a
+ *              node agent does when it starts
+ *   first sync the same with a resolver (struct nw_resolver), which then keeps
+ *              the address groups up to date pod by pod, as the agent does; the
+ *              steps below all plan with it
  *   lower      plan -> one netlink batch (libnftnl objects, no socket)
  *   cold       commit that batch into a fresh, empty network namespace (a new
  *              one every run: the kernel work of a first programming)
- *   resync     what an agent does after a relist with nothing changed: re-plan,
+ *   resync     what the agent does after a relist with nothing changed: re-plan,
  *              diff against the applied plan, read the table's plan digest back
  *              from the kernel; sends nothing. Checked: the kernel's nftables
  *              generation id (NFT_MSG_GETGEN) is the same before and after,
  *              so no transaction was committed (resync_commits=0)
- *   event      one pod added (a new replica of a local pod): model update,
- *              re-plan, diff, lower, commit: "pod event -> in the kernel";
+ *   event      one pod added (a new replica of a local pod): model update
+ *              (finalize), re-plan, diff, lower, commit: "pod event -> in the
+ *              kernel", the agent's sync without its I/O and coalescing;
  *              the userspace part also by step (finalize, plan, diff, lower)
  *
  * Usage: bench_enforcer -f DIR [--node NODE] [--runs N] [--load-runs N] [--no-kernel]
@@ -24,6 +29,7 @@
 #include <netward/load.h>
 #include <netward/nft.h>
 #include <netward/plan.h>
+#include <netward/resolve.h>
 
 #include "../lab/rtnl.h"
 
@@ -247,6 +253,8 @@ int main(int argc, char **argv)
 	struct samples ev_finalize_ms, ev_build_ms, ev_diff_ms, ev_lower_ms; /* the event's userspace part, by step */
 	struct nw_plan plan;
 	struct nw_nft *h = NULL, *hd = NULL;
+	struct nw_resolver *res = NULL;
+	double first_sync_ms = 0;
 	struct rusage ru;
 	size_t msgs = 0, bytes = 0, resync_commits = 0, event_msgs = 0;
 	int prev = -1;
@@ -344,6 +352,25 @@ int main(int argc, char **argv)
 		nw_buf_free(&err);
 		if (r + 1 < runs)
 			nw_plan_free(&plan);
+	}
+	/*
+	 * From here on, plans are built as the agent builds them: with a resolver
+	 * that keeps the address groups between plans and follows pod events.
+	 * Its first plan (the agent's first sync) fills it.
+	 */
+	res = nw_resolver_new(&c);
+	po.resolver = res;
+	{
+		struct nw_plan first;
+
+		t = now_ms();
+		build(&c, &po, &first);
+		first_sync_ms = now_ms() - t;
+		if (nw_plan_digest(&first) != nw_plan_digest(&plan)) {
+			fprintf(stderr, "bench_enforcer: the plan built with the resolver differs from the one built without\n");
+			return 1;
+		}
+		nw_plan_free(&first);
 	}
 	/*
 	 * The applied plan is `plan`. A resync as an agent does it after a relist:
@@ -456,6 +483,7 @@ int main(int argc, char **argv)
 	print_stat("lower_ms", &lower_ms);
 	if (kernel)
 		print_stat("cold_apply_ms", &cold_ms);
+	printf(" first_sync_ms=%.2f", first_sync_ms);
 	print_stat("resync_ms", &resync_ms);
 	print_stat("event_ms", &event_ms);
 	print_stat("event_userspace_ms", &event_plan_ms);
@@ -473,6 +501,7 @@ int main(int argc, char **argv)
 		nw_netns_return(prev);
 	}
 	nw_plan_free(&plan);
+	nw_resolver_free(res);
 	nw_cluster_free(&c);
 	free(cidrs);
 	free(load_ms.v);
