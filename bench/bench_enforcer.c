@@ -22,7 +22,8 @@
  *              kernel", the agent's sync without its I/O and coalescing;
  *              the userspace part also by step (finalize, plan, diff, lower)
  *
- * Usage: bench_enforcer -f DIR [--node NODE] [--runs N] [--load-runs N] [--no-kernel]
+ * Usage: bench_enforcer -f DIR [--node NODE] [--runs N] [--load-runs N] [--events N] [--no-kernel]
+ * (--events: pod events to time, default --runs; many, to profile the event path)
  * Prints one line of `key=value` results (medians, ms; _min/_max for the
  * spread) and the peak RSS. Needs root unless --no-kernel.
  */
@@ -241,7 +242,7 @@ static int load(struct nw_cluster *c, const char *dir)
 int main(int argc, char **argv)
 {
 	const char *dir = NULL;
-	int runs = 5, load_runs = 1;
+	int runs = 5, load_runs = 1, events = -1;
 	bool kernel = true;
 	struct nw_cluster c;
 	struct nw_plan_opts po = { 0 };
@@ -270,14 +271,19 @@ int main(int argc, char **argv)
 			runs = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--load-runs") == 0 && i + 1 < argc)
 			load_runs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--events") == 0 && i + 1 < argc)
+			events = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--no-kernel") == 0)
 			kernel = false;
 		else {
-			fprintf(stderr, "usage: bench_enforcer -f DIR [--node NODE] [--runs N] [--load-runs N] [--no-kernel]\n");
+			fprintf(stderr, "usage: bench_enforcer -f DIR [--node NODE] [--runs N] [--load-runs N] [--events N] "
+					"[--no-kernel]\n");
 			return 2;
 		}
 	}
-	if (dir == NULL || runs < 1 || load_runs < 1)
+	if (events < 0)
+		events = runs;
+	if (dir == NULL || runs < 1 || load_runs < 1 || events < 1)
 		return 2;
 	atexit(remove_ns);
 	load_ms = new_samples(load_runs);
@@ -285,13 +291,13 @@ int main(int argc, char **argv)
 	lower_ms = new_samples(runs);
 	cold_ms = new_samples(runs);
 	resync_ms = new_samples(runs);
-	event_ms = new_samples(runs);
-	event_plan_ms = new_samples(runs);
-	event_kernel_ms = new_samples(runs);
-	ev_finalize_ms = new_samples(runs);
-	ev_build_ms = new_samples(runs);
-	ev_diff_ms = new_samples(runs);
-	ev_lower_ms = new_samples(runs);
+	event_ms = new_samples(events);
+	event_plan_ms = new_samples(events);
+	event_kernel_ms = new_samples(events);
+	ev_finalize_ms = new_samples(events);
+	ev_build_ms = new_samples(events);
+	ev_diff_ms = new_samples(events);
+	ev_lower_ms = new_samples(events);
 
 	/* Load: the first loads are freed again; the model of the last one is kept. */
 	for (int r = 0; r < load_runs; r++) {
@@ -429,7 +435,7 @@ int main(int argc, char **argv)
 	/* Pod events: a new local replica each time, committed as a diff. */
 	if (kernel)
 		nft_genid(&gen_before_events);
-	for (int r = 0; r < runs; r++) {
+	for (int r = 0; r < events; r++) {
 		struct nw_pod *p = new_replica(&c, r);
 		struct nw_plan next;
 		struct nw_plan_diff df;
