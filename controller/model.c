@@ -893,6 +893,43 @@ static struct nw_workload *find_owner(struct nw_cluster *c, struct nw_namespace 
 	return nw_cluster_workload(c, ns->name, k, name);
 }
 
+/*
+ * A pod's controlling workload. When its ReplicaSet (or Job) is not in the
+ * model, as in `kubectl get pods,deploy` output, the names Kubernetes gives
+ * them lead to the Deployment (ReplicaSet <deployment>-<pod-template-hash>)
+ * or the CronJob (Job <cronjob>-<scheduled minute>).
+ */
+static struct nw_workload *pod_owner(struct nw_cluster *c, const struct nw_pod *p)
+{
+	struct nw_workload *o = find_owner(c, p->ns, p->owner_kind, p->owner_name);
+	size_t n;
+
+	if (o != NULL || p->owner_kind == NULL || p->owner_name == NULL)
+		return o;
+	n = strlen(p->owner_name);
+	if (strcmp(p->owner_kind, "ReplicaSet") == 0) {
+		const char *hash = nw_labels_get(p->labels, nw_intern(&c->strs, "pod-template-hash"));
+		size_t h = hash ? strlen(hash) : 0;
+
+		if (h > 0 && n > h + 1 && p->owner_name[n - h - 1] == '-' && strcmp(p->owner_name + n - h, hash) == 0) {
+			char *d = nw_xstrndup(p->owner_name, n - h - 1);
+			o = nw_cluster_workload(c, p->ns->name, NW_WL_DEPLOYMENT, d);
+			free(d);
+		}
+	} else if (strcmp(p->owner_kind, "Job") == 0) {
+		size_t k = n;
+
+		while (k > 0 && p->owner_name[k - 1] >= '0' && p->owner_name[k - 1] <= '9')
+			k--;
+		if (k > 1 && k < n && p->owner_name[k - 1] == '-') {
+			char *cj = nw_xstrndup(p->owner_name, k - 1);
+			o = nw_cluster_workload(c, p->ns->name, NW_WL_CRONJOB, cj);
+			free(cj);
+		}
+	}
+	return o;
+}
+
 struct nw_pod *nw_workload_template_pod(const struct nw_workload *w)
 {
 	struct nw_pod *const *p;
@@ -1070,7 +1107,7 @@ static size_t sort_tail(void **v, size_t n, size_t sorted, int (*cmp)(const void
 /* Drops the references to a pod that is going away: workload members, addresses. */
 static void unlink_pod(struct nw_cluster *c, struct nw_pod *p)
 {
-	struct nw_workload *o = find_owner(c, p->ns, p->owner_kind, p->owner_name);
+	struct nw_workload *o = pod_owner(c, p);
 
 	if (c->watch.on_pod != NULL)
 		c->watch.on_pod(c->watch.arg, p, false);
@@ -1113,7 +1150,7 @@ void nw_cluster_finalize(struct nw_cluster *c)
 	n_pods = c->pods.n;
 	for (size_t i = 0; i < n_pods; i++) {
 		struct nw_pod *p = c->pods.v[i];
-		struct nw_workload *o = find_owner(c, p->ns, p->owner_kind, p->owner_name);
+		struct nw_workload *o = pod_owner(c, p);
 		int depth = 0;
 
 		p->workload = NULL;
@@ -1137,7 +1174,7 @@ void nw_cluster_finalize(struct nw_cluster *c)
 	}
 	for (size_t i = n_pods; i < c->pods.n; i++) {
 		struct nw_pod *p = c->pods.v[i];
-		struct nw_workload *o = find_owner(c, p->ns, p->owner_kind, p->owner_name);
+		struct nw_workload *o = pod_owner(c, p);
 		int depth = 0;
 
 		for (; o != NULL && depth < 8; o = o->owner, depth++) {
