@@ -501,8 +501,12 @@ static void check_table(struct agent *a)
 	r = nw_nft_table_digest(a->nft, &cur);
 	if (r == 0 && cur == a->applied.digest)
 		return;
-	logf_(a, "the table in the kernel no longer holds the plan (%s); replacing it",
-	      r == -ENOENT ? "table or digest missing" : "another digest");
+	if (r == 0)
+		logf_(a, "the table in the kernel no longer holds the plan (it holds %016llx, not %016llx); replacing it",
+		      (unsigned long long)cur, (unsigned long long)a->applied.digest);
+	else
+		logf_(a, "the table in the kernel no longer holds the plan (%s); replacing it",
+		      r == -ENOENT ? "table or digest missing" : strerror(-r));
 	a->table_repairs++;
 	a->force_replace = true;
 	mark_dirty(a);

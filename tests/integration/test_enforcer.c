@@ -578,3 +578,53 @@ Test(enforcer, compiled_text_and_netlink_give_the_same_table, .timeout = 120)
 	free(demo);
 	free(model);
 }
+
+/*
+ * A node with hundreds of pods, on a socket that already committed a big
+ * transaction (its large receive makes the kernel send bigger dump messages):
+ * the counter dump once overflowed an 8 KiB buffer there, so the agent could
+ * not read the table's digest back, and it replaced the table at every check
+ * and would not adopt it after a restart.
+ */
+Test(enforcer, table_digest_reads_back_after_a_big_commit, .timeout = 120)
+{
+	struct nw_buf y = { 0 }, err = { 0 };
+	struct nw_cluster c;
+	NW_VEC(struct nw_plan_local) locals = { 0 };
+	struct nw_plan_opts po = opts();
+	struct nw_plan plan;
+	struct nw_batch *b;
+	struct nw_nft *h;
+	uint64_t digest = 0;
+	int prev;
+
+	nw_buf_puts(&y, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: big}\n"
+			"spec: {podSelector: {}, policyTypes: [Ingress, Egress]}\n");
+	for (int i = 0; i < 400; i++)
+		nw_buf_printf(&y, "---\napiVersion: v1\nkind: Pod\nmetadata: {name: pod-with-a-longish-name-%03d, namespace: big}\n"
+				  "status: {podIP: 10.77.%d.%d}\n", i, i / 200, i % 200 + 1);
+	cluster_from(&c, y.s);
+	for (size_t i = 0; i < c.pods.n; i++) {
+		struct nw_plan_local l = { c.pods.v[i], NULL };
+		nw_vec_push(&locals, l);
+	}
+	nw_plan_build(&plan, &c, locals.v, locals.n, &po);
+	nw_netns_delete("nwt-big");
+	cr_assert_eq(nw_netns_create("nwt-big"), 0);
+	cr_assert_eq(nw_netns_enter("nwt-big", &prev), 0);
+	cr_assert_eq(nw_nft_open(&h), 0);
+	b = nw_batch_new(false);
+	nw_lower_replace(b, &plan);
+	cr_assert_eq(nw_nft_commit(h, b, &err), 0, "%s", nw_buf_str(&err));
+	cr_assert_eq(nw_nft_table_digest(h, &digest), 0, "the digest must be readable on the same socket");
+	cr_expect_eq(digest, nw_plan_digest(&plan));
+	nw_batch_free(b);
+	nw_nft_close(h);
+	cr_assert_eq(nw_netns_return(prev), 0);
+	nw_netns_delete("nwt-big");
+	nw_plan_free(&plan);
+	nw_cluster_free(&c);
+	nw_vec_free(&locals);
+	nw_buf_free(&y);
+	nw_buf_free(&err);
+}
