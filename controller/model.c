@@ -524,6 +524,49 @@ struct nw_policy *nw_policy_new(struct nw_cluster *c)
 }
 
 static void index_pod_ips(struct nw_cluster *c, struct nw_pod *p);
+static void vec_remove_ptr(void **v, size_t *n, uint32_t hint, const void *x);
+static void node_index_clear(struct nw_cluster *c);
+
+struct node_entry {
+	const char *node;
+	NW_VEC(struct nw_pod *) pods;
+};
+
+static bool node_eq(const void *entry, const void *key)
+{
+	return strcmp(((const struct node_entry *)entry)->node, key) == 0;
+}
+
+static void index_node(struct nw_cluster *c, struct nw_pod *p, bool add)
+{
+	struct node_entry *e;
+	uint64_t h;
+
+	if (p->node == NULL)
+		return;
+	h = nw_hash_str(p->node);
+	e = nw_hmap_get(&c->node_index, h, node_eq, p->node);
+	if (e == NULL) {
+		if (!add)
+			return;
+		e = nw_xcalloc(1, sizeof(*e));
+		e->node = p->node;
+		nw_hmap_put(&c->node_index, h, node_eq, p->node, e);
+	}
+	if (add)
+		nw_vec_push(&e->pods, p);
+	else
+		vec_remove_ptr((void **)e->pods.v, &e->pods.n, UINT32_MAX, p);
+}
+
+struct nw_pod *const *nw_cluster_node_pods(const struct nw_cluster *c, const char *node, size_t *n)
+{
+	const struct node_entry *e = node ? nw_hmap_get(&c->node_index, nw_hash_str(node), node_eq, node) : NULL;
+
+	*n = e ? e->pods.n : 0;
+	return e ? e->pods.v : NULL;
+}
+
 
 bool nw_cluster_add_pod(struct nw_cluster *c, struct nw_pod *p, struct nw_loc *prev)
 {
@@ -537,6 +580,7 @@ bool nw_cluster_add_pod(struct nw_cluster *c, struct nw_pod *p, struct nw_loc *p
 	}
 	nw_vec_push(&c->pods, p);
 	index_pod_ips(c, p);
+	index_node(c, p, true);
 	if (c->watch.on_pod != NULL)
 		c->watch.on_pod(c->watch.arg, p, true);
 	c->finalized = false;
@@ -829,6 +873,7 @@ void nw_cluster_free(struct nw_cluster *c)
 	nw_vec_free(&c->skipped);
 	ip_index_clear(c);
 	nw_vec_free(&c->pod_ranges);
+	node_index_clear(c);
 	nw_hmap_free(&c->ns_index);
 	nw_hmap_free(&c->pod_index);
 	nw_hmap_free(&c->wl_index);
@@ -1043,11 +1088,26 @@ static void index_pod_ips(struct nw_cluster *c, struct nw_pod *p)
 	}
 }
 
+static void node_index_clear(struct nw_cluster *c)
+{
+	for (size_t i = 0; i < c->node_index.cap; i++) {
+		struct node_entry *e = c->node_index.slots[i];
+		if (e != NULL) {
+			nw_vec_free(&e->pods);
+			free(e);
+		}
+	}
+	nw_hmap_free(&c->node_index);
+}
+
 void nw_cluster_index_ips(struct nw_cluster *c)
 {
 	ip_index_clear(c);
-	for (size_t i = 0; i < c->pods.n; i++)
+	node_index_clear(c);
+	for (size_t i = 0; i < c->pods.n; i++) {
 		index_pod_ips(c, c->pods.v[i]);
+		index_node(c, c->pods.v[i], true);
+	}
 }
 
 /*
@@ -1111,6 +1171,7 @@ static void unlink_pod(struct nw_cluster *c, struct nw_pod *p)
 
 	if (c->watch.on_pod != NULL)
 		c->watch.on_pod(c->watch.arg, p, false);
+	index_node(c, p, false);
 
 	for (int depth = 0; o != NULL && depth < 8; o = o->owner, depth++)
 		vec_remove_ptr((void **)o->members.v, &o->members.n, UINT32_MAX, p);
@@ -1249,4 +1310,5 @@ void nw_cluster_place(struct nw_cluster *c, const char *const *nodes, size_t n)
 		else
 			p->node = nw_intern(&c->strs, p->node);
 	}
+	nw_cluster_index_ips(c); /* the node index too */
 }

@@ -59,7 +59,8 @@ struct agent {
 	bool dirty, idle; /* idle: the last poll found nothing waiting */
 	double dirty_since_ms;
 	int64_t deadline_ms, retry_at_ms, next_check_ms;
-	bool reload; /* directory mode: read the manifests again */
+	bool reload;	     /* directory mode: read the manifests again */
+	bool links_changed; /* links or routes changed since they were last read */
 	bool had_intents; /* policies compiled from ClientIntents are in the model */
 	struct nw_intents dir_intents; /* directory mode: the intents in the manifests */
 	bool ready, commit_failed;
@@ -289,6 +290,14 @@ static void cut_connections(struct agent *a, const struct nw_plan *plan)
 	nw_buf_free(&err);
 }
 
+static int local_cmp(const void *x, const void *y)
+{
+	const struct nw_pod *a = ((const struct nw_plan_local *)x)->pod, *b = ((const struct nw_plan_local *)y)->pod;
+	int r = strcmp(a->ns->name, b->ns->name);
+
+	return r ? r : strcmp(a->name, b->name);
+}
+
 static void build_plan(struct agent *a, struct nw_plan *plan)
 {
 	NW_VEC(struct nw_plan_local) locals = { 0 };
@@ -299,10 +308,19 @@ static void build_plan(struct agent *a, struct nw_plan *plan)
 	struct nw_buf err = { 0 };
 	const struct nw_cluster *c = &a->store.c;
 
-	if (nw_ifdisc_refresh(a->ifd, &err) < 0)
-		logf_(a, "interfaces: %s (pods are dispatched by address)", nw_buf_str(&err));
-	for (size_t i = 0; i < c->pods.n; i++) {
-		const struct nw_pod *p = c->pods.v[i];
+	struct nw_pod *const *mine;
+	size_t n_mine;
+
+	/* Links and routes are read again only when the kernel said they changed. */
+	if (a->links_changed) {
+		if (nw_ifdisc_refresh(a->ifd, &err) < 0)
+			logf_(a, "interfaces: %s (pods are dispatched by address)", nw_buf_str(&err));
+		else
+			a->links_changed = false;
+	}
+	mine = nw_cluster_node_pods(c, a->o->node, &n_mine);
+	for (size_t i = 0; i < n_mine; i++) {
+		const struct nw_pod *p = mine[i];
 		struct nw_plan_local l = { p, NULL };
 
 		if (!is_local(a, p))
@@ -311,6 +329,8 @@ static void build_plan(struct agent *a, struct nw_plan *plan)
 			l.ifname = nw_ifdisc_pod_ifname(a->ifd, &p->ips[k]);
 		nw_vec_push(&locals, l);
 	}
+	/* The node index keeps no order: the plan's pods are listed by name. */
+	nw_sort(locals.v, locals.n, sizeof(*locals.v), local_cmp);
 	a->local_pods = locals.n;
 	if (a->o->uplinks_auto) {
 		nw_ifdisc_uplinks(a->ifd, &uplinks);
@@ -818,6 +838,7 @@ int nw_agent_run(const struct nw_agent_opts *o)
 	nw_store_init(&a.store, o->default_deny);
 	nw_intents_init(&a.dir_intents);
 	a.resolver = nw_resolver_new(&a.store.c);
+	a.links_changed = true;
 	ret = setup(&a);
 	if (ret != 0) {
 		teardown(&a);
@@ -878,8 +899,10 @@ int nw_agent_run(const struct nw_agent_opts *o)
 				a.stop = true;
 			}
 		}
-		if (fds[if_i].revents & POLLIN && nw_ifdisc_drain(a.ifd) > 0)
+		if (fds[if_i].revents & POLLIN && nw_ifdisc_drain(a.ifd) > 0) {
+			a.links_changed = true;
 			mark_dirty(&a); /* a pod veth or a route came or went */
+		}
 		if (http_i >= 0 && fds[http_i].revents & POLLIN)
 			nw_http_serve(a.http);
 		if (log_i >= 0 && fds[log_i].revents & POLLIN)
