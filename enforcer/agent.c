@@ -61,6 +61,7 @@ struct agent {
 	int64_t deadline_ms, retry_at_ms, next_check_ms;
 	bool reload;	     /* directory mode: read the manifests again */
 	bool links_changed; /* links or routes changed since they were last read */
+	int64_t ct_due_ms;  /* when established connections are checked against the rules (0: not due) */
 	bool had_intents; /* policies compiled from ClientIntents are in the model */
 	struct nw_intents dir_intents; /* directory mode: the intents in the manifests */
 	bool ready, commit_failed;
@@ -274,6 +275,8 @@ static bool may_deny(const struct nw_plan_diff *d)
 			return true; /* a pod newly dispatched: newly isolated */
 	return false;
 }
+
+#define CT_DELAY_MS 200
 
 static void cut_connections(struct agent *a, const struct nw_plan *plan)
 {
@@ -500,8 +503,13 @@ static void sync_now(struct agent *a)
 		logf_(a, "sync: plan_ms=%.3f (model %.3f) commit_ms=%.3f event_to_kernel_ms=%.3f sent=%s", t_plan - t0,
 		      t_prep - t0, t_commit - t_plan,
 		      t_commit - dirty_since, b != NULL ? "yes" : "no");
-	if (cut)
-		cut_connections(a, &a->applied);
+	/*
+	 * Established flows the new rules deny are cut within CT_DELAY_MS: one
+	 * conntrack dump for a burst of changes, not one per change (a dump walks
+	 * the kernel's whole conntrack table).
+	 */
+	if (cut && a->ct_due_ms == 0)
+		a->ct_due_ms = now_ms() + CT_DELAY_MS;
 out:
 	if (b != NULL)
 		nw_batch_free(b);
@@ -862,6 +870,8 @@ int nw_agent_run(const struct nw_agent_opts *o)
 		}
 		if (a.next_check_ms - now < timeout)
 			timeout = a.next_check_ms > now ? a.next_check_ms - now : 0;
+		if (a.ct_due_ms != 0 && a.ct_due_ms - now < timeout)
+			timeout = a.ct_due_ms > now ? a.ct_due_ms - now : 0;
 		sig_i = (int)n;
 		fds[n++] = (struct pollfd){ a.sigfd, POLLIN, 0 };
 		if_i = (int)n;
@@ -927,6 +937,11 @@ int nw_agent_run(const struct nw_agent_opts *o)
 		}
 		if (may_sync(&a, now) && !a.stop)
 			sync_now(&a);
+		/* After the syncs, so that a burst of changes costs one conntrack dump. */
+		if (a.ct_due_ms != 0 && now_ms() >= a.ct_due_ms && !a.dirty && a.have_applied) {
+			a.ct_due_ms = 0;
+			cut_connections(&a, &a.applied);
+		}
 	}
 	teardown(&a);
 	return ret;

@@ -13,6 +13,7 @@
 
 #include "../../lab/lab.h"
 #include "../../lab/rtnl.h"
+#include "sockutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -198,29 +199,6 @@ Test(enforcer, pod_added_to_selected_namespace_needs_no_chain_change, .timeout =
 }
 
 /* A TCP socket in a namespace, bound to src. */
-static int sock_from(const char *netns, const char *src, const char *dst, uint16_t port, bool *connected,
-		     unsigned timeout_ms)
-{
-	struct sockaddr_in s = { AF_INET, 0, { 0 }, { 0 } }, d = { AF_INET, htons(port), { 0 }, { 0 } };
-	struct pollfd pfd;
-	int prev, fd, soerr = 0;
-	socklen_t sl = sizeof(soerr);
-
-	inet_pton(AF_INET, src, &s.sin_addr);
-	inet_pton(AF_INET, dst, &d.sin_addr);
-	cr_assert_eq(nw_netns_enter(netns, &prev), 0);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	nw_netns_return(prev);
-	cr_assert(fd >= 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&s, sizeof(s)), 0, "bind %s: %s", src, strerror(errno));
-	connect(fd, (struct sockaddr *)&d, sizeof(d));
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	*connected = poll(&pfd, 1, (int)timeout_ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
-		     soerr == 0;
-	return fd;
-}
-
 Test(enforcer, forged_source_address_is_dropped, .timeout = 120)
 {
 	struct nw_lab lab;
@@ -250,29 +228,6 @@ Test(enforcer, forged_source_address_is_dropped, .timeout = 120)
 	nw_cluster_free(&c);
 	free(yaml);
 	lab_stop(&lab);
-}
-
-/* A listener in a pod, outside the lab's server: for long-lived connections. */
-static int listener(const char *netns, uint16_t port)
-{
-	struct sockaddr_in a = { AF_INET, htons(port), { INADDR_ANY }, { 0 } };
-	int prev, fd, one = 1;
-
-	cr_assert_eq(nw_netns_enter(netns, &prev), 0);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	nw_netns_return(prev);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(listen(fd, 8), 0);
-	return fd;
-}
-
-static bool received(int fd, unsigned timeout_ms)
-{
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	char buf[64];
-
-	return poll(&pfd, 1, (int)timeout_ms) == 1 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0;
 }
 
 static const char ports_open_yaml[] = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
