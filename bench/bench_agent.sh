@@ -112,6 +112,8 @@ for s in "${sizes[@]}"; do
 		echo "bench_agent.sh: events failed on $name: $line" >&2
 		status=1
 	fi
+	# BENCH_AGENT_LOGS=DIR keeps each agent's log (with a line per sync) there.
+	[ -n "${BENCH_AGENT_LOGS:-}" ] && mkdir -p "$BENCH_AGENT_LOGS" && cp "$work/agent.err" "$BENCH_AGENT_LOGS/agent-$name.log"
 	kill "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null; agent_pid=
 	kill "$api_pid" 2>/dev/null; wait "$api_pid" 2>/dev/null; api_pid=
 	ip netns delete "$ns" 2>/dev/null

@@ -220,39 +220,8 @@ static void text_dir(struct nw_buf *out, const char *label, enum nw_dir dir, con
 		nw_policy_format_name(dv->isolating.v[i], out);
 	}
 	nw_buf_puts(out, "; no rule matches\n");
-	for (size_t i = 0; i < dv->isolating.n; i++) {
-		const struct nw_policy *p = dv->isolating.v[i];
-		const struct nw_rule *rules = dir == NW_INGRESS ? p->in_rules : p->eg_rules;
-		uint32_t n = dir == NW_INGRESS ? p->n_in : p->n_eg;
-
-		if (n == 0) {
-			nw_buf_puts(out, "      ");
-			nw_policy_format_name(p, out);
-			nw_buf_printf(out, ": no %s rules (denies all)\n", dir == NW_INGRESS ? "ingress" : "egress");
-			continue;
-		}
-		for (uint32_t r = 0; r < n; r++) {
-			int pi = nw_rule_peer_match(p, &rules[r], peer);
-
-			nw_buf_puts(out, "      ");
-			nw_policy_format_name(p, out);
-			nw_buf_printf(out, " %s[%u]: ", dir == NW_INGRESS ? "ingress" : "egress", r);
-			if (pi == -2) {
-				for (uint32_t k = 0; k < rules[r].n_peers; k++) {
-					if (k)
-						nw_buf_puts(out, "; ");
-					nw_buf_printf(out, "%s[%u] ", dir == NW_INGRESS ? "from" : "to", k);
-					cli_peer_mismatch(p, &rules[r].peers[k], peer, out);
-				}
-			} else if (pr->port == 0 && pr->note == NULL) {
-				nw_buf_printf(out, "peer matches, but no %s port", nw_proto_name(proto));
-			} else {
-				nw_buf_puts(out, "peer matches, but the port is not among: ");
-				cli_rule_ports_format(&rules[r], pr->dst.pod, out);
-			}
-			nw_buf_putc(out, '\n');
-		}
-	}
+	cli_explain_no_match(dv, dir, peer, pr->dst.pod, "      ",
+			     pr->port == 0 && pr->note == NULL ? proto : 0, false, out);
 	nw_buf_free(&b);
 }
 

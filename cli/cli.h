@@ -106,6 +106,16 @@ void cli_rule_path(const struct nw_policy *p, enum nw_dir dir, const struct nw_m
 void cli_peer_mismatch(const struct nw_policy *p, const struct nw_peer *peer, const struct nw_endpoint *e,
 		       struct nw_buf *out);
 void cli_rule_ports_format(const struct nw_rule *r, const struct nw_pod *dst, struct nw_buf *out);
+/*
+ * Why a direction was denied: per isolating policy, its rules and why each
+ * missed `peer` (the other end). Lines start with `indent`. no_port_proto:
+ * when the question had no port of the protocol (can with a named port that
+ * the pod lacks), that protocol; else 0. with_locs: file:line of policies
+ * without rules.
+ */
+void cli_explain_no_match(const struct nw_dir_verdict *dv, enum nw_dir dir, const struct nw_endpoint *peer,
+			  const struct nw_pod *dst, const char *indent, int no_port_proto, bool with_locs,
+			  struct nw_buf *out);
 
 int cmd_can(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);

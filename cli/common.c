@@ -412,3 +412,48 @@ void cli_rule_ports_format(const struct nw_rule *r, const struct nw_pod *dst, st
 		}
 	}
 }
+
+void cli_explain_no_match(const struct nw_dir_verdict *dv, enum nw_dir dir, const struct nw_endpoint *peer,
+			  const struct nw_pod *dst, const char *indent, int no_port_proto, bool with_locs,
+			  struct nw_buf *out)
+{
+	const char *name = dir == NW_INGRESS ? "ingress" : "egress";
+
+	for (size_t i = 0; i < dv->isolating.n; i++) {
+		const struct nw_policy *p = dv->isolating.v[i];
+		const struct nw_rule *rules = dir == NW_INGRESS ? p->in_rules : p->eg_rules;
+		uint32_t n = dir == NW_INGRESS ? p->n_in : p->n_eg;
+
+		if (n == 0) {
+			nw_buf_puts(out, indent);
+			nw_policy_format_name(p, out);
+			nw_buf_printf(out, ": no %s rules (denies all)", name);
+			if (with_locs && p->loc.file != NULL) {
+				nw_buf_puts(out, " (");
+				nw_loc_format(&p->loc, out);
+				nw_buf_putc(out, ')');
+			}
+			nw_buf_putc(out, '\n');
+			continue;
+		}
+		for (uint32_t r = 0; r < n; r++) {
+			nw_buf_puts(out, indent);
+			nw_policy_format_name(p, out);
+			nw_buf_printf(out, " %s[%u]: ", name, r);
+			if (nw_rule_peer_match(p, &rules[r], peer) == -2) {
+				for (uint32_t k = 0; k < rules[r].n_peers; k++) {
+					if (k)
+						nw_buf_puts(out, "; ");
+					nw_buf_printf(out, "%s[%u] ", dir == NW_INGRESS ? "from" : "to", k);
+					cli_peer_mismatch(p, &rules[r].peers[k], peer, out);
+				}
+			} else if (no_port_proto != 0) {
+				nw_buf_printf(out, "peer matches, but no %s port", nw_proto_name(no_port_proto));
+			} else {
+				nw_buf_puts(out, "peer matches, but the port is not among: ");
+				cli_rule_ports_format(&rules[r], dst, out);
+			}
+			nw_buf_putc(out, '\n');
+		}
+	}
+}

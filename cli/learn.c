@@ -4,6 +4,7 @@
 
 #include <netward/capture.h>
 #include <netward/decode.h>
+#include <netward/kube.h>
 #include <netward/learn.h>
 #include <netward/load.h>
 #include <netward/np_out.h>
@@ -49,6 +50,12 @@ static const char usage[] =
 	"                          e.g. kubectl get ns,nodes,pods,deploy,rs,sts,ds,job,\n"
 	"                          cronjob,svc -A -o yaml. Without it every address is\n"
 	"                          external. Repeatable; - for stdin\n"
+	"      --kube              read the cluster from the Kubernetes API instead (a snapshot\n"
+	"                          when the capture starts: namespaces, nodes, pods, workloads,\n"
+	"                          Services, and NetworkPolicies for --audit); in a pod its\n"
+	"                          service account, else the kubeconfig\n"
+	"      --kubeconfig PATH   the kubeconfig for --kube (default $KUBECONFIG, ~/.kube/config)\n"
+	"      --context NAME      its context (default: current-context)\n"
 	"      --node-ip IP        an address of a node (repeatable; Node objects in -f\n"
 	"                          give theirs): its traffic to pods is kubelet probes\n"
 	"      --dns-service NS/NAME  the cluster DNS Service (default kube-system/kube-dns)\n"
@@ -85,6 +92,9 @@ enum {
 	OPT_AUDIT,
 	OPT_UDP_IDLE,
 	OPT_MAX_FLOWS,
+	OPT_KUBE,
+	OPT_KUBECONFIG,
+	OPT_CONTEXT,
 };
 
 static volatile sig_atomic_t stop;
@@ -116,7 +126,8 @@ struct learn_opts {
 	NW_VEC(const char *) ifaces, netns, files, node_ips;
 	struct nwl_opts lo;
 	struct nwl_capture_opts co;
-	bool audit, quiet;
+	bool audit, quiet, kube;
+	const char *kubeconfig, *context;
 	char *dns_ns;
 };
 
@@ -144,6 +155,9 @@ static int parse(struct learn_opts *o, int argc, char **argv)
 					      { "audit", no_argument, NULL, OPT_AUDIT },
 					      { "udp-idle", required_argument, NULL, OPT_UDP_IDLE },
 					      { "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+					      { "kube", no_argument, NULL, OPT_KUBE },
+					      { "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+					      { "context", required_argument, NULL, OPT_CONTEXT },
 					      { "quiet", no_argument, NULL, 'q' },
 					      { NULL, 0, NULL, 0 } };
 	static const char *const formats[] = { "yaml", "json", "intents", "none", NULL };
@@ -220,6 +234,16 @@ static int parse(struct learn_opts *o, int argc, char **argv)
 				return ret;
 			o->lo.max_flows = (uint32_t)v;
 			continue;
+		case OPT_KUBE:
+			o->kube = true;
+			continue;
+		case OPT_KUBECONFIG:
+			o->kube = true;
+			o->kubeconfig = optarg;
+			continue;
+		case OPT_CONTEXT:
+			o->context = optarg;
+			continue;
 		case 'q':
 			o->quiet = true;
 			continue;
@@ -237,9 +261,46 @@ static int parse(struct learn_opts *o, int argc, char **argv)
 		return cli_usage_error("learn", "-r reads files; -i and --netns capture live: give one or the other");
 	if (o->files.n && o->co.duration_ms)
 		return cli_usage_error("learn", "--duration is for live capture, not -r");
-	if (o->audit && o->cc.files.n == 0)
-		return cli_usage_error("learn", "--audit needs the existing policies (and the cluster) with -f");
+	if (o->audit && o->cc.files.n == 0 && !o->kube)
+		return cli_usage_error("learn", "--audit needs the existing policies (and the cluster) with -f or --kube");
 	return 0;
+}
+
+/* What --kube reads: what the model and the attribution use. */
+static const char *const kube_paths[] = {
+	"/api/v1/namespaces",	  "/api/v1/nodes",	  "/api/v1/pods",	   "/api/v1/services",
+	"/apis/apps/v1/deployments", "/apis/apps/v1/replicasets", "/apis/apps/v1/statefulsets",
+	"/apis/apps/v1/daemonsets",  "/apis/batch/v1/jobs",	 "/apis/batch/v1/cronjobs",
+	"/apis/networking.k8s.io/v1/networkpolicies",
+};
+
+/* A snapshot of the cluster from the API, as documents (one per list page). */
+static int fetch_cluster(struct learn_opts *o, struct nw_docset *ds, struct nw_diags *d)
+{
+	struct nw_kube_config kc = { 0 };
+	struct nw_buf err = { 0 };
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
+	int ret = EXIT_OK;
+
+	if ((o->kubeconfig == NULL && host != NULL && host[0] != '\0'
+		     ? nw_kube_config_in_cluster(&kc, getenv("NETWARD_SERVICEACCOUNT_DIR"), &err)
+		     : nw_kube_config_load(&kc, o->kubeconfig, o->context, &err)) < 0) {
+		fprintf(stderr, "netward learn: %s\n", nw_buf_str(&err));
+		nw_buf_free(&err);
+		return EXIT_ENV;
+	}
+	for (size_t i = 0; i < NW_ARRAY_SIZE(kube_paths) && ret == EXIT_OK; i++) {
+		/* Policies are read only when --audit checks them. */
+		if (!o->audit && strstr(kube_paths[i], "networkpolicies") != NULL)
+			continue;
+		if (nw_kube_fetch(&kc, kube_paths[i], ds, d, &err) < 0) {
+			fprintf(stderr, "netward learn: %s\n", nw_buf_str(&err));
+			ret = EXIT_ENV;
+		}
+	}
+	nw_buf_free(&err);
+	nw_kube_config_free(&kc);
+	return ret;
 }
 
 /* The model, with Node addresses and pod lifetimes read from the same documents. */
@@ -250,12 +311,14 @@ static int load_model(struct learn_opts *o, struct nw_cluster *c, struct nwl_lea
 	struct nw_dctx ctx;
 	int ret = EXIT_OK;
 
-	if (nw_load_paths(&ds, o->cc.files.v, o->cc.files.n, &d) < 0 || d.errors) {
+	if (o->cc.files.n && (nw_load_paths(&ds, o->cc.files.v, o->cc.files.n, &d) < 0 || d.errors)) {
 		cli_print_diags(&d);
 		fprintf(stderr, "netward learn: the input could not be read\n");
 		ret = EXIT_USAGE;
 		goto out;
 	}
+	if (o->kube && (ret = fetch_cluster(o, &ds, &d)) != EXIT_OK)
+		goto out;
 	nw_dctx_init(&ctx, c, &d);
 	ctx.unknown_kind = nwl_node_hook;
 	ctx.unknown_arg = l;
@@ -308,8 +371,8 @@ int cmd_learn(int argc, char **argv)
 		ret = ret < 0 ? EXIT_OK : ret;
 		goto out;
 	}
-	l = nwl_new(o.cc.files.n ? &c : NULL, &o.lo);
-	if (o.cc.files.n && (ret = load_model(&o, &c, l)) != EXIT_OK)
+	l = nwl_new(o.cc.files.n || o.kube ? &c : NULL, &o.lo);
+	if ((o.cc.files.n || o.kube) && (ret = load_model(&o, &c, l)) != EXIT_OK)
 		goto out;
 	for (size_t i = 0; i < o.node_ips.n; i++) {
 		struct nw_addr a;

@@ -119,42 +119,11 @@ static void explain_dir(const char *label, enum nw_dir dir, const struct nw_dir_
 	nw_buf_puts(out, "DENIED: isolated by ");
 	isolating_list(dv, out);
 	nw_buf_puts(out, "; no rule matches\n");
-	for (size_t i = 0; i < dv->isolating.n; i++) {
-		const struct nw_policy *p = dv->isolating.v[i];
-		const struct nw_rule *rules = dir == NW_INGRESS ? p->in_rules : p->eg_rules;
-		uint32_t n = dir == NW_INGRESS ? p->n_in : p->n_eg;
+	{
+		char *sub = nw_xasprintf("%s    ", indent);
 
-		if (n == 0) {
-			nw_buf_printf(out, "%s    ", indent);
-			nw_policy_format_name(p, out);
-			nw_buf_printf(out, ": no %s rules (denies all)", dir == NW_INGRESS ? "ingress" : "egress");
-			if (p->loc.file != NULL) {
-				nw_buf_puts(out, " (");
-				nw_loc_format(&p->loc, out);
-				nw_buf_putc(out, ')');
-			}
-			nw_buf_putc(out, '\n');
-			continue;
-		}
-		for (uint32_t r = 0; r < n; r++) {
-			int pi = nw_rule_peer_match(p, &rules[r], peer);
-
-			nw_buf_printf(out, "%s    ", indent);
-			nw_policy_format_name(p, out);
-			nw_buf_printf(out, " %s[%u]: ", dir == NW_INGRESS ? "ingress" : "egress", r);
-			if (pi == -2) {
-				for (uint32_t k = 0; k < rules[r].n_peers; k++) {
-					if (k)
-						nw_buf_puts(out, "; ");
-					nw_buf_printf(out, "%s[%u] ", dir == NW_INGRESS ? "from" : "to", k);
-					cli_peer_mismatch(p, &rules[r].peers[k], peer, out);
-				}
-			} else {
-				nw_buf_puts(out, "peer matches, but the port is not among: ");
-				cli_rule_ports_format(&rules[r], dst, out);
-			}
-			nw_buf_putc(out, '\n');
-		}
+		cli_explain_no_match(dv, dir, peer, dst, sub, 0, true, out);
+		free(sub);
 	}
 }
 

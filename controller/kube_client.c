@@ -7,6 +7,7 @@
  * retried after a jittered exponential backoff; every request has a timeout.
  */
 #include <netward/kube.h>
+#include <netward/load.h>
 #include <netward/store.h>
 
 #include <curl/curl.h>
@@ -249,9 +250,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return len;
 }
 
-static void set_tls_and_auth(struct kres *r, CURL *e)
+static void set_tls_and_auth(const struct nw_kube_config *kc, CURL *e, struct curl_slist **hdrs)
 {
-	const struct nw_kube_config *kc = &r->k->kc;
 	char *token = nw_kube_config_token(kc);
 
 	if (kc->ca_file != NULL)
@@ -278,14 +278,14 @@ static void set_tls_and_auth(struct kres *r, CURL *e)
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	r->hdrs = curl_slist_append(r->hdrs, "Accept: application/json");
+	*hdrs = curl_slist_append(*hdrs, "Accept: application/json");
 	if (token != NULL && token[0] != '\0') {
 		char *h = nw_xasprintf("Authorization: Bearer %s", token);
-		r->hdrs = curl_slist_append(r->hdrs, h);
+		*hdrs = curl_slist_append(*hdrs, h);
 		free(h);
 	}
 	free(token);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, *hdrs);
 }
 
 static char *escape(CURL *e, const char *s)
@@ -350,7 +350,7 @@ static void start(struct kres *r)
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "netward-agent");
 	/* Plain HTTP only for a local test server; https everywhere else. */
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
-	set_tls_and_auth(r, e);
+	set_tls_and_auth(&k->kc, e, &r->hdrs);
 	nw_buf_free(&url);
 	r->started_ms = now_ms();
 	curl_multi_add_handle(k->multi, e);
@@ -604,4 +604,84 @@ int nw_kube_run(struct nw_kube *k, struct pollfd *extra, unsigned n_extra, int t
 			start(r);
 	}
 	return ready;
+}
+
+/* ---- one-shot lists (netward learn --kube) ---- */
+
+static size_t collect_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	nw_buf_add(arg, data, size * nmemb);
+	return size * nmemb;
+}
+
+int nw_kube_fetch(const struct nw_kube_config *kc, const char *path, struct nw_docset *ds, struct nw_diags *d,
+		  struct nw_buf *err)
+{
+	static bool curl_ready;
+	char *cont = NULL;
+	int ret = 0;
+
+	if (!curl_ready) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		curl_ready = true;
+	}
+	do {
+		CURL *e = curl_easy_init();
+		struct curl_slist *hdrs = NULL;
+		struct nw_buf url = { 0 }, body = { 0 };
+		CURLcode rc;
+		long status = 0;
+
+		nw_buf_printf(&url, "%s%s?limit=500", kc->server, path);
+		if (cont != NULL) {
+			char *c = escape(e, cont);
+			nw_buf_printf(&url, "&continue=%s", c);
+			free(c);
+		}
+		curl_easy_setopt(e, CURLOPT_URL, url.s);
+		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect_body);
+		curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
+		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 60000L);
+		curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(e, CURLOPT_USERAGENT, "netward");
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
+		set_tls_and_auth(kc, e, &hdrs);
+		rc = curl_easy_perform(e);
+		if (rc == CURLE_OK)
+			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_cleanup(e);
+		curl_slist_free_all(hdrs);
+		free(cont);
+		cont = NULL;
+		if (rc != CURLE_OK) {
+			nw_buf_printf(err, "%s%s: %s", kc->server, path, curl_easy_strerror(rc));
+			ret = -1;
+		} else if (status == 404) {
+			ret = 0; /* not served here (a kind this cluster does not have) */
+		} else if (status != 200) {
+			nw_buf_printf(err, "%s%s: HTTP %ld: %.*s", kc->server, path, status,
+				      (int)(body.len < 200 ? body.len : 200), nw_buf_str(&body));
+			ret = -1;
+		} else {
+			size_t before = ds->docs.n;
+			char *name = nw_xasprintf("api:%s", path);
+
+			if (nw_json_parse(ds, name, body.s, body.len, d) != 0) {
+				nw_buf_printf(err, "%s%s: the response is not valid JSON", kc->server, path);
+				ret = -1;
+			} else if (ds->docs.n > before) {
+				const struct nw_node *md = nw_map_get(ds->docs.v[ds->docs.n - 1].root, "metadata");
+				const struct nw_node *c = nw_map_get(md, "continue");
+
+				if (c != NULL && c->kind == NW_NODE_SCALAR && c->type == NW_SCALAR_STR && c->str[0] != '\0')
+					cont = nw_xstrdup(c->str);
+			}
+			free(name);
+		}
+		nw_buf_free(&url);
+		nw_buf_free(&body);
+	} while (ret == 0 && cont != NULL);
+	free(cont);
+	return ret;
 }

@@ -524,6 +524,49 @@ struct nw_policy *nw_policy_new(struct nw_cluster *c)
 }
 
 static void index_pod_ips(struct nw_cluster *c, struct nw_pod *p);
+static void vec_remove_ptr(void **v, size_t *n, uint32_t hint, const void *x);
+static void node_index_clear(struct nw_cluster *c);
+
+struct node_entry {
+	const char *node;
+	NW_VEC(struct nw_pod *) pods;
+};
+
+static bool node_eq(const void *entry, const void *key)
+{
+	return strcmp(((const struct node_entry *)entry)->node, key) == 0;
+}
+
+static void index_node(struct nw_cluster *c, struct nw_pod *p, bool add)
+{
+	struct node_entry *e;
+	uint64_t h;
+
+	if (p->node == NULL)
+		return;
+	h = nw_hash_str(p->node);
+	e = nw_hmap_get(&c->node_index, h, node_eq, p->node);
+	if (e == NULL) {
+		if (!add)
+			return;
+		e = nw_xcalloc(1, sizeof(*e));
+		e->node = p->node;
+		nw_hmap_put(&c->node_index, h, node_eq, p->node, e);
+	}
+	if (add)
+		nw_vec_push(&e->pods, p);
+	else
+		vec_remove_ptr((void **)e->pods.v, &e->pods.n, UINT32_MAX, p);
+}
+
+struct nw_pod *const *nw_cluster_node_pods(const struct nw_cluster *c, const char *node, size_t *n)
+{
+	const struct node_entry *e = node ? nw_hmap_get(&c->node_index, nw_hash_str(node), node_eq, node) : NULL;
+
+	*n = e ? e->pods.n : 0;
+	return e ? e->pods.v : NULL;
+}
+
 
 bool nw_cluster_add_pod(struct nw_cluster *c, struct nw_pod *p, struct nw_loc *prev)
 {
@@ -537,6 +580,7 @@ bool nw_cluster_add_pod(struct nw_cluster *c, struct nw_pod *p, struct nw_loc *p
 	}
 	nw_vec_push(&c->pods, p);
 	index_pod_ips(c, p);
+	index_node(c, p, true);
 	if (c->watch.on_pod != NULL)
 		c->watch.on_pod(c->watch.arg, p, true);
 	c->finalized = false;
@@ -829,6 +873,7 @@ void nw_cluster_free(struct nw_cluster *c)
 	nw_vec_free(&c->skipped);
 	ip_index_clear(c);
 	nw_vec_free(&c->pod_ranges);
+	node_index_clear(c);
 	nw_hmap_free(&c->ns_index);
 	nw_hmap_free(&c->pod_index);
 	nw_hmap_free(&c->wl_index);
@@ -891,6 +936,43 @@ static struct nw_workload *find_owner(struct nw_cluster *c, struct nw_namespace 
 	if (k < 0)
 		return NULL;
 	return nw_cluster_workload(c, ns->name, k, name);
+}
+
+/*
+ * A pod's controlling workload. When its ReplicaSet (or Job) is not in the
+ * model, as in `kubectl get pods,deploy` output, the names Kubernetes gives
+ * them lead to the Deployment (ReplicaSet <deployment>-<pod-template-hash>)
+ * or the CronJob (Job <cronjob>-<scheduled minute>).
+ */
+static struct nw_workload *pod_owner(struct nw_cluster *c, const struct nw_pod *p)
+{
+	struct nw_workload *o = find_owner(c, p->ns, p->owner_kind, p->owner_name);
+	size_t n;
+
+	if (o != NULL || p->owner_kind == NULL || p->owner_name == NULL)
+		return o;
+	n = strlen(p->owner_name);
+	if (strcmp(p->owner_kind, "ReplicaSet") == 0) {
+		const char *hash = nw_labels_get(p->labels, nw_intern(&c->strs, "pod-template-hash"));
+		size_t h = hash ? strlen(hash) : 0;
+
+		if (h > 0 && n > h + 1 && p->owner_name[n - h - 1] == '-' && strcmp(p->owner_name + n - h, hash) == 0) {
+			char *d = nw_xstrndup(p->owner_name, n - h - 1);
+			o = nw_cluster_workload(c, p->ns->name, NW_WL_DEPLOYMENT, d);
+			free(d);
+		}
+	} else if (strcmp(p->owner_kind, "Job") == 0) {
+		size_t k = n;
+
+		while (k > 0 && p->owner_name[k - 1] >= '0' && p->owner_name[k - 1] <= '9')
+			k--;
+		if (k > 1 && k < n && p->owner_name[k - 1] == '-') {
+			char *cj = nw_xstrndup(p->owner_name, k - 1);
+			o = nw_cluster_workload(c, p->ns->name, NW_WL_CRONJOB, cj);
+			free(cj);
+		}
+	}
+	return o;
 }
 
 struct nw_pod *nw_workload_template_pod(const struct nw_workload *w)
@@ -1006,11 +1088,26 @@ static void index_pod_ips(struct nw_cluster *c, struct nw_pod *p)
 	}
 }
 
+static void node_index_clear(struct nw_cluster *c)
+{
+	for (size_t i = 0; i < c->node_index.cap; i++) {
+		struct node_entry *e = c->node_index.slots[i];
+		if (e != NULL) {
+			nw_vec_free(&e->pods);
+			free(e);
+		}
+	}
+	nw_hmap_free(&c->node_index);
+}
+
 void nw_cluster_index_ips(struct nw_cluster *c)
 {
 	ip_index_clear(c);
-	for (size_t i = 0; i < c->pods.n; i++)
+	node_index_clear(c);
+	for (size_t i = 0; i < c->pods.n; i++) {
 		index_pod_ips(c, c->pods.v[i]);
+		index_node(c, c->pods.v[i], true);
+	}
 }
 
 /*
@@ -1070,10 +1167,11 @@ static size_t sort_tail(void **v, size_t n, size_t sorted, int (*cmp)(const void
 /* Drops the references to a pod that is going away: workload members, addresses. */
 static void unlink_pod(struct nw_cluster *c, struct nw_pod *p)
 {
-	struct nw_workload *o = find_owner(c, p->ns, p->owner_kind, p->owner_name);
+	struct nw_workload *o = pod_owner(c, p);
 
 	if (c->watch.on_pod != NULL)
 		c->watch.on_pod(c->watch.arg, p, false);
+	index_node(c, p, false);
 
 	for (int depth = 0; o != NULL && depth < 8; o = o->owner, depth++)
 		vec_remove_ptr((void **)o->members.v, &o->members.n, UINT32_MAX, p);
@@ -1113,7 +1211,7 @@ void nw_cluster_finalize(struct nw_cluster *c)
 	n_pods = c->pods.n;
 	for (size_t i = 0; i < n_pods; i++) {
 		struct nw_pod *p = c->pods.v[i];
-		struct nw_workload *o = find_owner(c, p->ns, p->owner_kind, p->owner_name);
+		struct nw_workload *o = pod_owner(c, p);
 		int depth = 0;
 
 		p->workload = NULL;
@@ -1137,7 +1235,7 @@ void nw_cluster_finalize(struct nw_cluster *c)
 	}
 	for (size_t i = n_pods; i < c->pods.n; i++) {
 		struct nw_pod *p = c->pods.v[i];
-		struct nw_workload *o = find_owner(c, p->ns, p->owner_kind, p->owner_name);
+		struct nw_workload *o = pod_owner(c, p);
 		int depth = 0;
 
 		for (; o != NULL && depth < 8; o = o->owner, depth++) {
@@ -1212,4 +1310,5 @@ void nw_cluster_place(struct nw_cluster *c, const char *const *nodes, size_t n)
 		else
 			p->node = nw_intern(&c->strs, p->node);
 	}
+	nw_cluster_index_ips(c); /* the node index too */
 }

@@ -59,7 +59,9 @@ struct agent {
 	bool dirty, idle; /* idle: the last poll found nothing waiting */
 	double dirty_since_ms;
 	int64_t deadline_ms, retry_at_ms, next_check_ms;
-	bool reload; /* directory mode: read the manifests again */
+	bool reload;	     /* directory mode: read the manifests again */
+	bool links_changed; /* links or routes changed since they were last read */
+	int64_t ct_due_ms;  /* when established connections are checked against the rules (0: not due) */
 	bool had_intents; /* policies compiled from ClientIntents are in the model */
 	struct nw_intents dir_intents; /* directory mode: the intents in the manifests */
 	bool ready, commit_failed;
@@ -274,6 +276,8 @@ static bool may_deny(const struct nw_plan_diff *d)
 	return false;
 }
 
+#define CT_DELAY_MS 200
+
 static void cut_connections(struct agent *a, const struct nw_plan *plan)
 {
 	struct nw_ct_stats st;
@@ -289,6 +293,14 @@ static void cut_connections(struct agent *a, const struct nw_plan *plan)
 	nw_buf_free(&err);
 }
 
+static int local_cmp(const void *x, const void *y)
+{
+	const struct nw_pod *a = ((const struct nw_plan_local *)x)->pod, *b = ((const struct nw_plan_local *)y)->pod;
+	int r = strcmp(a->ns->name, b->ns->name);
+
+	return r ? r : strcmp(a->name, b->name);
+}
+
 static void build_plan(struct agent *a, struct nw_plan *plan)
 {
 	NW_VEC(struct nw_plan_local) locals = { 0 };
@@ -299,10 +311,19 @@ static void build_plan(struct agent *a, struct nw_plan *plan)
 	struct nw_buf err = { 0 };
 	const struct nw_cluster *c = &a->store.c;
 
-	if (nw_ifdisc_refresh(a->ifd, &err) < 0)
-		logf_(a, "interfaces: %s (pods are dispatched by address)", nw_buf_str(&err));
-	for (size_t i = 0; i < c->pods.n; i++) {
-		const struct nw_pod *p = c->pods.v[i];
+	struct nw_pod *const *mine;
+	size_t n_mine;
+
+	/* Links and routes are read again only when the kernel said they changed. */
+	if (a->links_changed) {
+		if (nw_ifdisc_refresh(a->ifd, &err) < 0)
+			logf_(a, "interfaces: %s (pods are dispatched by address)", nw_buf_str(&err));
+		else
+			a->links_changed = false;
+	}
+	mine = nw_cluster_node_pods(c, a->o->node, &n_mine);
+	for (size_t i = 0; i < n_mine; i++) {
+		const struct nw_pod *p = mine[i];
 		struct nw_plan_local l = { p, NULL };
 
 		if (!is_local(a, p))
@@ -311,6 +332,8 @@ static void build_plan(struct agent *a, struct nw_plan *plan)
 			l.ifname = nw_ifdisc_pod_ifname(a->ifd, &p->ips[k]);
 		nw_vec_push(&locals, l);
 	}
+	/* The node index keeps no order: the plan's pods are listed by name. */
+	nw_sort(locals.v, locals.n, sizeof(*locals.v), local_cmp);
 	a->local_pods = locals.n;
 	if (a->o->uplinks_auto) {
 		nw_ifdisc_uplinks(a->ifd, &uplinks);
@@ -480,8 +503,13 @@ static void sync_now(struct agent *a)
 		logf_(a, "sync: plan_ms=%.3f (model %.3f) commit_ms=%.3f event_to_kernel_ms=%.3f sent=%s", t_plan - t0,
 		      t_prep - t0, t_commit - t_plan,
 		      t_commit - dirty_since, b != NULL ? "yes" : "no");
-	if (cut)
-		cut_connections(a, &a->applied);
+	/*
+	 * Established flows the new rules deny are cut within CT_DELAY_MS: one
+	 * conntrack dump for a burst of changes, not one per change (a dump walks
+	 * the kernel's whole conntrack table).
+	 */
+	if (cut && a->ct_due_ms == 0)
+		a->ct_due_ms = now_ms() + CT_DELAY_MS;
 out:
 	if (b != NULL)
 		nw_batch_free(b);
@@ -501,8 +529,12 @@ static void check_table(struct agent *a)
 	r = nw_nft_table_digest(a->nft, &cur);
 	if (r == 0 && cur == a->applied.digest)
 		return;
-	logf_(a, "the table in the kernel no longer holds the plan (%s); replacing it",
-	      r == -ENOENT ? "table or digest missing" : "another digest");
+	if (r == 0)
+		logf_(a, "the table in the kernel no longer holds the plan (it holds %016llx, not %016llx); replacing it",
+		      (unsigned long long)cur, (unsigned long long)a->applied.digest);
+	else
+		logf_(a, "the table in the kernel no longer holds the plan (%s); replacing it",
+		      r == -ENOENT ? "table or digest missing" : strerror(-r));
 	a->table_repairs++;
 	a->force_replace = true;
 	mark_dirty(a);
@@ -814,6 +846,7 @@ int nw_agent_run(const struct nw_agent_opts *o)
 	nw_store_init(&a.store, o->default_deny);
 	nw_intents_init(&a.dir_intents);
 	a.resolver = nw_resolver_new(&a.store.c);
+	a.links_changed = true;
 	ret = setup(&a);
 	if (ret != 0) {
 		teardown(&a);
@@ -837,6 +870,8 @@ int nw_agent_run(const struct nw_agent_opts *o)
 		}
 		if (a.next_check_ms - now < timeout)
 			timeout = a.next_check_ms > now ? a.next_check_ms - now : 0;
+		if (a.ct_due_ms != 0 && a.ct_due_ms - now < timeout)
+			timeout = a.ct_due_ms > now ? a.ct_due_ms - now : 0;
 		sig_i = (int)n;
 		fds[n++] = (struct pollfd){ a.sigfd, POLLIN, 0 };
 		if_i = (int)n;
@@ -874,8 +909,10 @@ int nw_agent_run(const struct nw_agent_opts *o)
 				a.stop = true;
 			}
 		}
-		if (fds[if_i].revents & POLLIN && nw_ifdisc_drain(a.ifd) > 0)
+		if (fds[if_i].revents & POLLIN && nw_ifdisc_drain(a.ifd) > 0) {
+			a.links_changed = true;
 			mark_dirty(&a); /* a pod veth or a route came or went */
+		}
 		if (http_i >= 0 && fds[http_i].revents & POLLIN)
 			nw_http_serve(a.http);
 		if (log_i >= 0 && fds[log_i].revents & POLLIN)
@@ -900,6 +937,11 @@ int nw_agent_run(const struct nw_agent_opts *o)
 		}
 		if (may_sync(&a, now) && !a.stop)
 			sync_now(&a);
+		/* After the syncs, so that a burst of changes costs one conntrack dump. */
+		if (a.ct_due_ms != 0 && now_ms() >= a.ct_due_ms && !a.dirty && a.have_applied) {
+			a.ct_due_ms = 0;
+			cut_connections(&a, &a.applied);
+		}
 	}
 	teardown(&a);
 	return ret;

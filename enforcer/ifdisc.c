@@ -78,9 +78,20 @@ int nw_ifdisc_drain(struct nw_ifdisc *d)
 	int n = 0;
 
 	/* Whatever changed, the next refresh reads it all again: only count. */
-	while (mnl_socket_recvfrom(d->monitor, buf, sizeof(buf)) > 0)
-		n++;
-	return n;
+	for (;;) {
+		ssize_t r = mnl_socket_recvfrom(d->monitor, buf, sizeof(buf));
+
+		if (r > 0) {
+			n++;
+			continue;
+		}
+		/* Notifications were lost: something changed, we do not know what. */
+		if (r < 0 && errno == ENOBUFS) {
+			n++;
+			continue;
+		}
+		return n;
+	}
 }
 
 static int link_attr(const struct nlattr *a, void *data)

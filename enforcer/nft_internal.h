@@ -3,6 +3,9 @@
 #ifndef NETWARD_NFT_INTERNAL_H
 #define NETWARD_NFT_INTERNAL_H
 
+/* Receive buffer for netlink dumps: the kernel sends skbs of up to 32 KiB. */
+#define NW_DUMP_BUF 65536
+
 #include <netward/nft.h>
 
 struct nftnl_batch;

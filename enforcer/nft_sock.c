@@ -231,7 +231,8 @@ static int obj_cb(const struct nlmsghdr *nlh, void *data)
 int nw_nft_counters(struct nw_nft *h, void (*fn)(const char *name, uint64_t packets, uint64_t bytes, void *arg),
 		    void *arg)
 {
-	char *buf = nw_xmalloc(MNL_SOCKET_BUFFER_SIZE);
+	/* Dump replies come in skbs of up to 32 KiB: a smaller buffer truncates them (ENOSPC). */
+	char *buf = nw_xmalloc(NW_DUMP_BUF);
 	struct obj_dump od = { fn, arg };
 	struct nftnl_obj *o = nftnl_obj_alloc();
 	struct nlmsghdr *nlh;
@@ -249,7 +250,7 @@ int nw_nft_counters(struct nw_nft *h, void (*fn)(const char *name, uint64_t pack
 		return ret;
 	}
 	for (;;) {
-		ssize_t r = mnl_socket_recvfrom(h->nl, buf, MNL_SOCKET_BUFFER_SIZE);
+		ssize_t r = mnl_socket_recvfrom(h->nl, buf, NW_DUMP_BUF);
 		if (r < 0) {
 			ret = -errno;
 			break;

@@ -130,4 +130,13 @@ const struct nw_kube_stats *nw_kube_stats(const struct nw_kube *k, int id);
 /* Total reconnects over all resources. */
 uint64_t nw_kube_reconnects(const struct nw_kube *k);
 
+/*
+ * A whole list, page by page, for commands that take a snapshot (netward
+ * learn --kube): each page becomes one document of ds (a PodList, ...).
+ * A path the server does not serve (404) adds nothing. 0, or -1 (err).
+ */
+struct nw_diags;
+int nw_kube_fetch(const struct nw_kube_config *kc, const char *path, struct nw_docset *ds, struct nw_diags *d,
+		  struct nw_buf *err);
+
 #endif

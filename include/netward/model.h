@@ -204,7 +204,7 @@ struct nw_cluster {
 	NW_VEC(struct nw_workload *) workloads;
 	NW_VEC(struct nw_service *) services;
 	NW_VEC(struct nw_policy *) policies;
-	struct nw_hmap ns_index, pod_index, wl_index, svc_index, pol_index, ip_index;
+	struct nw_hmap ns_index, pod_index, wl_index, svc_index, pol_index, ip_index, node_index;
 	/* Objects skipped because their kind is not modelled, for -v. */
 	NW_VEC(char *) skipped;
 	bool finalized;
@@ -295,8 +295,13 @@ struct nw_selector *nw_selector_clone(const struct nw_selector *s);
  * and numbers them. Call after loading and after every batch of changes.
  */
 void nw_cluster_finalize(struct nw_cluster *c);
-/* Rebuilds only the address index (after addresses were given to pods). */
+/* Rebuilds the address and node indexes (after pods were given addresses or nodes in place). */
 void nw_cluster_index_ips(struct nw_cluster *c);
+/*
+ * The pods on a node (spec.nodeName), in no particular order, kept as pods
+ * come and go; n is set to how many. The array belongs to the model.
+ */
+struct nw_pod *const *nw_cluster_node_pods(const struct nw_cluster *c, const char *node, size_t *n);
 /* Does some pod hold an address of this family (4 or 6)? */
 bool nw_cluster_has_family(const struct nw_cluster *c, int family);
 

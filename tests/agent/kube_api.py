@@ -36,6 +36,7 @@ a client certificate), --token (require "Authorization: Bearer TOKEN"),
 """
 
 import argparse
+import bisect
 import copy
 import json
 import socket
@@ -65,6 +66,7 @@ class Cluster:
         self.rv = 100
         self.objects = {k: {} for k in KINDS}  # kind -> (ns, name) -> object
         self.history = []  # (rv, kind, type, object)
+        self.history_rvs = []  # the rv of each history entry, for bisect
         self.oldest = self.rv  # watches from an older resourceVersion get 410
         self.delay_ms = 0
         self.fail_status = 0
@@ -80,7 +82,7 @@ class Cluster:
         self.rv += 1
         return str(self.rv)
 
-    def apply(self, obj):
+    def apply(self, obj, record=True):
         kind = obj.get("kind")
         if kind not in KINDS:
             raise ValueError("unknown kind %r" % kind)
@@ -96,7 +98,10 @@ class Cluster:
             md["resourceVersion"] = self.next_rv()
             obj["apiVersion"] = KINDS[kind][2]
             self.objects[kind][key] = obj
-            self.history.append((self.rv, kind, "MODIFIED" if old else "ADDED", copy.deepcopy(obj)))
+            # Objects loaded before serving need no history: watches start from a list.
+            if record:
+                self.history.append((self.rv, kind, "MODIFIED" if old else "ADDED", copy.deepcopy(obj)))
+                self.history_rvs.append(self.rv)
             self.lock.notify_all()
         return obj
 
@@ -109,12 +114,14 @@ class Cluster:
             obj = copy.deepcopy(obj)
             obj["metadata"]["resourceVersion"] = self.next_rv()
             self.history.append((self.rv, kind, "DELETED", obj))
+            self.history_rvs.append(self.rv)
             self.lock.notify_all()
         return True
 
     def expire(self):
         with self.lock:
             self.history = []
+            self.history_rvs = []
             self.next_rv()
             self.oldest = self.rv
             self.lock.notify_all()
@@ -319,7 +326,9 @@ class Handler(BaseHTTPRequestHandler):
                             except OSError:
                                 pass
                             return
-                        pending = [h for h in c.history if h[0] > pos and h[1] == kind and
+                        # History is in resourceVersion order: start past pos (no full scan).
+                        start = bisect.bisect_right(c.history_rvs, pos)
+                        pending = [h for h in c.history[start:] if h[1] == kind and
                                    (ns is None or h[3]["metadata"].get("namespace") == ns)]
                         injects = [i for i in c.injections if i[2] > seen_inject and i[0] == kind]
                         if c.history and c.history[-1][0] > pos:
@@ -390,11 +399,11 @@ def main():
     if ARGS.load:
         for obj in load_objects(ARGS.load):
             if obj.get("kind") in KINDS:
-                CLUSTER.apply(obj)
+                CLUSTER.apply(obj, record=False)
             elif obj.get("kind") == "List":
                 for item in obj.get("items", []):
                     if item.get("kind") in KINDS:
-                        CLUSTER.apply(item)
+                        CLUSTER.apply(item, record=False)
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.address_family = socket.AF_INET6 if ":" in ARGS.host else socket.AF_INET
     srv = ThreadingHTTPServer((ARGS.host, ARGS.port), Handler)

@@ -13,6 +13,7 @@
 
 #include "../../lab/lab.h"
 #include "../../lab/rtnl.h"
+#include "sockutil.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -835,5 +836,49 @@ Test(agent, denied_packets_are_logged_and_counted_and_sigterm_keeps_the_rules, .
 	cr_assert_not(probe(&e, "x/b", "x/a", 300), "still denied with the agent stopped");
 	cr_assert(probe(&e, "x/a", "x/b", 500), "still allowed with the agent stopped");
 	free(out_path);
+	env_down(&e);
+}
+
+/* x/a takes TCP from app=b on 80 and 7777 (open) or only 80 (closed). */
+#define PORTS_POLICY(ports)                                                                                     \
+	"{\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"a-from-b\",\"namespace\":\"x\"},"                  \
+	"\"spec\":{\"podSelector\":{\"matchLabels\":{\"app\":\"a\"}},"                                             \
+	"\"ingress\":[{\"from\":[{\"podSelector\":{\"matchLabels\":{\"app\":\"b\"}}}],\"ports\":" ports "}]}}"
+
+Test(agent, established_connections_a_change_denies_are_cut, .timeout = 120)
+{
+	struct env e;
+	const char *a_ns, *b_ns;
+	int l, cfd, sfd;
+	bool ok;
+	double start;
+
+	env_up(&e, "ag11", true);
+	control(&e, "apply", PORTS_POLICY("[{\"port\":80},{\"port\":7777}]"));
+	start_agent(&e, 0, no_extra);
+	wait_ready(&e, 0);
+	a_ns = e.lab.pods.v[nw_lab_pod_index(&e.lab, "x/a")].netns;
+	b_ns = e.lab.pods.v[nw_lab_pod_index(&e.lab, "x/b")].netns;
+	l = listener(a_ns, 7777);
+	cfd = sock_from(b_ns, "10.20.1.2", "10.20.1.1", 7777, &ok, 1000);
+	cr_assert(ok, "x/b connects to x/a:7777 while the policy allows it");
+	sfd = accept(l, NULL, NULL);
+	cr_assert(sfd >= 0);
+	cr_assert_eq(send(cfd, "one", 3, 0), 3);
+	cr_assert(received(sfd, 1000), "data flows");
+	control(&e, "apply", PORTS_POLICY("[{\"port\":80}]"));
+	/* Within a second its conntrack entry is deleted ... */
+	start = now_ms();
+	while (metric(&e, 0, "netward_conntrack_deleted_total") < 1) {
+		cr_assert_lt(now_ms() - start, 1000.0, "no established connection was cut a second after the change");
+		usleep(50000);
+	}
+	/* ... so the next packet meets the rules, and nothing more gets through. */
+	cr_assert_eq(send(cfd, "two", 3, 0), 3);
+	cr_assert_not(received(sfd, 800), "the connection still carries data after the change");
+	cr_assert(probe(&e, "x/b", "x/a", 500), "port 80 stays open");
+	close(cfd);
+	close(sfd);
+	close(l);
 	env_down(&e);
 }

@@ -13,10 +13,12 @@
 
 #include "../../lab/lab.h"
 #include "../../lab/rtnl.h"
+#include "sockutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -198,29 +200,6 @@ Test(enforcer, pod_added_to_selected_namespace_needs_no_chain_change, .timeout =
 }
 
 /* A TCP socket in a namespace, bound to src. */
-static int sock_from(const char *netns, const char *src, const char *dst, uint16_t port, bool *connected,
-		     unsigned timeout_ms)
-{
-	struct sockaddr_in s = { AF_INET, 0, { 0 }, { 0 } }, d = { AF_INET, htons(port), { 0 }, { 0 } };
-	struct pollfd pfd;
-	int prev, fd, soerr = 0;
-	socklen_t sl = sizeof(soerr);
-
-	inet_pton(AF_INET, src, &s.sin_addr);
-	inet_pton(AF_INET, dst, &d.sin_addr);
-	cr_assert_eq(nw_netns_enter(netns, &prev), 0);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	nw_netns_return(prev);
-	cr_assert(fd >= 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&s, sizeof(s)), 0, "bind %s: %s", src, strerror(errno));
-	connect(fd, (struct sockaddr *)&d, sizeof(d));
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	*connected = poll(&pfd, 1, (int)timeout_ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
-		     soerr == 0;
-	return fd;
-}
-
 Test(enforcer, forged_source_address_is_dropped, .timeout = 120)
 {
 	struct nw_lab lab;
@@ -250,29 +229,6 @@ Test(enforcer, forged_source_address_is_dropped, .timeout = 120)
 	nw_cluster_free(&c);
 	free(yaml);
 	lab_stop(&lab);
-}
-
-/* A listener in a pod, outside the lab's server: for long-lived connections. */
-static int listener(const char *netns, uint16_t port)
-{
-	struct sockaddr_in a = { AF_INET, htons(port), { INADDR_ANY }, { 0 } };
-	int prev, fd, one = 1;
-
-	cr_assert_eq(nw_netns_enter(netns, &prev), 0);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	nw_netns_return(prev);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(listen(fd, 8), 0);
-	return fd;
-}
-
-static bool received(int fd, unsigned timeout_ms)
-{
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	char buf[64];
-
-	return poll(&pfd, 1, (int)timeout_ms) == 1 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0;
 }
 
 static const char ports_open_yaml[] = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
@@ -338,25 +294,78 @@ struct hammer {
 	const struct nw_lab *lab;
 	volatile bool stop;
 	int probes, violations;
+	char first[160]; /* what the first violation saw, for the failure message */
 };
+
+/*
+ * One allowed connection, judged by what TCP saw rather than by a deadline: a SYN the rules dropped is
+ * retransmitted after a second, so "connected without a retransmission" proves no packet was lost,
+ * however slow a loaded machine makes the handshake. No Criterion asserts here: this runs off the main thread.
+ */
+static bool connected_first_try(const struct nw_lab_pod *src, const struct nw_lab_pod *dst, uint16_t port,
+				char *why, size_t why_len)
+{
+	struct sockaddr_in d = { AF_INET, htons(port), { 0 }, { 0 } };
+	struct pollfd pfd;
+	struct tcp_info ti;
+	socklen_t sl = sizeof(ti);
+	uint8_t b[16];
+	int prev, fd, soerr = 0;
+	bool ok;
+
+	nw_addr_to_bytes(&dst->ips[0], b);
+	memcpy(&d.sin_addr, b, 4);
+	if (nw_netns_enter(src->netns, &prev) < 0) {
+		snprintf(why, why_len, "entering %s: %s", src->netns, strerror(errno));
+		return false;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	nw_netns_return(prev);
+	if (fd < 0) {
+		snprintf(why, why_len, "socket: %s", strerror(errno));
+		return false;
+	}
+	connect(fd, (struct sockaddr *)&d, sizeof(d));
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	pfd.revents = 0;
+	sl = sizeof(soerr);
+	ok = poll(&pfd, 1, 5000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0;
+	if (!ok)
+		snprintf(why, why_len, "port %u: no connection in 5 s (%s)", port, strerror(soerr));
+	sl = sizeof(ti);
+	if (ok && getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &sl) == 0 && ti.tcpi_total_retrans > 0) {
+		snprintf(why, why_len, "port %u: connected after %u retransmission(s): a packet was dropped", port,
+			 ti.tcpi_total_retrans);
+		ok = false;
+	}
+	close(fd);
+	return ok;
+}
 
 static void *hammer_thread(void *arg)
 {
 	struct hammer *h = arg;
+	int src = nw_lab_pod_index(h->lab, "x/b"), dst = nw_lab_pod_index(h->lab, "x/a");
 
 	while (!h->stop) {
-		struct nw_probe p[2] = { 0 };
+		struct nw_probe denied = { 0 };
 		struct nw_buf err = { 0 };
+		char why[160] = "";
 
 		/* Allowed: x/b -> x/a:80. Denied: x/b -> x/a:81 (only port 80 is open). */
-		p[0].src = p[1].src = (uint32_t)nw_lab_pod_index(h->lab, "x/b");
-		p[0].dst = p[1].dst = (uint32_t)nw_lab_pod_index(h->lab, "x/a");
-		p[0].q = (struct nw_port_query){ NW_PROTO_TCP, 80 };
-		p[1].q = (struct nw_port_query){ NW_PROTO_TCP, 81 };
-		nw_lab_probe_list(h->lab, p, 2, 300, &err);
+		bool allowed_ok = connected_first_try(&h->lab->pods.v[src], &h->lab->pods.v[dst], 80, why, sizeof(why));
+		denied.src = (uint32_t)src;
+		denied.dst = (uint32_t)dst;
+		denied.q = (struct nw_port_query){ NW_PROTO_TCP, 81 };
+		nw_lab_probe_list(h->lab, &denied, 1, 300, &err);
 		h->probes += 2;
-		if (!nw_probe_allowed(&p[0]) || nw_probe_allowed(&p[1]))
-			h->violations++;
+		if (nw_probe_allowed(&denied))
+			snprintf(why, sizeof(why), "port 81 (denied) answered: outcome %d", denied.outcome);
+		if (!allowed_ok || nw_probe_allowed(&denied)) {
+			if (!h->violations++)
+				snprintf(h->first, sizeof(h->first), "%s", why);
+		}
 		nw_buf_free(&err);
 	}
 	return NULL;
@@ -384,8 +393,8 @@ Test(enforcer, replacing_the_table_leaves_no_window, .timeout = 180)
 	h.stop = true;
 	pthread_join(t, NULL);
 	cr_expect_gt(h.probes, 8, "the prober ran (%d probes)", h.probes);
-	cr_expect_eq(h.violations, 0, "%d of %d probes saw a window (allowed denied or denied allowed)", h.violations,
-		     h.probes);
+	cr_expect_eq(h.violations, 0, "%d of %d probes saw a window (allowed denied or denied allowed); first: %s",
+		     h.violations, h.probes, h.first);
 	{
 		uint64_t d;
 		struct nw_nft *nh;
@@ -577,4 +586,54 @@ Test(enforcer, compiled_text_and_netlink_give_the_same_table, .timeout = 120)
 	free(path);
 	free(demo);
 	free(model);
+}
+
+/*
+ * A node with hundreds of pods, on a socket that already committed a big
+ * transaction (its large receive makes the kernel send bigger dump messages):
+ * the counter dump once overflowed an 8 KiB buffer there, so the agent could
+ * not read the table's digest back, and it replaced the table at every check
+ * and would not adopt it after a restart.
+ */
+Test(enforcer, table_digest_reads_back_after_a_big_commit, .timeout = 120)
+{
+	struct nw_buf y = { 0 }, err = { 0 };
+	struct nw_cluster c;
+	NW_VEC(struct nw_plan_local) locals = { 0 };
+	struct nw_plan_opts po = opts();
+	struct nw_plan plan;
+	struct nw_batch *b;
+	struct nw_nft *h;
+	uint64_t digest = 0;
+	int prev;
+
+	nw_buf_puts(&y, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: big}\n"
+			"spec: {podSelector: {}, policyTypes: [Ingress, Egress]}\n");
+	for (int i = 0; i < 400; i++)
+		nw_buf_printf(&y, "---\napiVersion: v1\nkind: Pod\nmetadata: {name: pod-with-a-longish-name-%03d, namespace: big}\n"
+				  "status: {podIP: 10.77.%d.%d}\n", i, i / 200, i % 200 + 1);
+	cluster_from(&c, y.s);
+	for (size_t i = 0; i < c.pods.n; i++) {
+		struct nw_plan_local l = { c.pods.v[i], NULL };
+		nw_vec_push(&locals, l);
+	}
+	nw_plan_build(&plan, &c, locals.v, locals.n, &po);
+	nw_netns_delete("nwt-big");
+	cr_assert_eq(nw_netns_create("nwt-big"), 0);
+	cr_assert_eq(nw_netns_enter("nwt-big", &prev), 0);
+	cr_assert_eq(nw_nft_open(&h), 0);
+	b = nw_batch_new(false);
+	nw_lower_replace(b, &plan);
+	cr_assert_eq(nw_nft_commit(h, b, &err), 0, "%s", nw_buf_str(&err));
+	cr_assert_eq(nw_nft_table_digest(h, &digest), 0, "the digest must be readable on the same socket");
+	cr_expect_eq(digest, nw_plan_digest(&plan));
+	nw_batch_free(b);
+	nw_nft_close(h);
+	cr_assert_eq(nw_netns_return(prev), 0);
+	nw_netns_delete("nwt-big");
+	nw_plan_free(&plan);
+	nw_cluster_free(&c);
+	nw_vec_free(&locals);
+	nw_buf_free(&y);
+	nw_buf_free(&err);
 }

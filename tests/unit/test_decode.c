@@ -1320,3 +1320,39 @@ Test(load_cluster, locations_stay_valid_after_loading)
 	nw_cluster_free(&c);
 	nw_diags_free(&d);
 }
+
+/* kubectl get pods,deploy (no ReplicaSets): pods still belong to their Deployment,
+ * by the ReplicaSet name <deployment>-<pod-template-hash>; Job pods to their CronJob. */
+Test(decode, pods_reach_their_deployment_without_the_replicaset)
+{
+	struct tc t;
+	const struct nw_workload *dep, *cj;
+	const struct nw_pod *p, *j, *other;
+
+	tc_build(&t, "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+		     "spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}}}\n"
+		     "---\napiVersion: batch/v1\nkind: CronJob\nmetadata: {name: backup, namespace: shop}\n"
+		     "spec: {schedule: '* * * * *', jobTemplate: {spec: {template: {metadata: {labels: {app: backup}}}}}}\n"
+		     "---\napiVersion: v1\nkind: Pod\nmetadata: {name: web-5d4f-abcde, namespace: shop,\n"
+		     "  labels: {app: web, pod-template-hash: 5d4f},\n"
+		     "  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d4f, uid: u, controller: true}]}\n"
+		     "status: {podIP: 10.0.0.1}\n"
+		     "---\napiVersion: v1\nkind: Pod\nmetadata: {name: backup-28475-xyz, namespace: shop, labels: {app: backup},\n"
+		     "  ownerReferences: [{apiVersion: batch/v1, kind: Job, name: backup-28475, uid: v, controller: true}]}\n"
+		     "status: {podIP: 10.0.0.2}\n"
+		     "---\napiVersion: v1\nkind: Pod\nmetadata: {name: other, namespace: shop,\n"
+		     "  labels: {app: web, pod-template-hash: zzz},\n"
+		     "  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d4f, uid: u, controller: true}]}\n"
+		     "status: {podIP: 10.0.0.3}\n");
+	dep = nw_cluster_workload(&t.c, "shop", NW_WL_DEPLOYMENT, "web");
+	cj = nw_cluster_workload(&t.c, "shop", NW_WL_CRONJOB, "backup");
+	p = nw_cluster_pod(&t.c, "shop", "web-5d4f-abcde");
+	j = nw_cluster_pod(&t.c, "shop", "backup-28475-xyz");
+	other = nw_cluster_pod(&t.c, "shop", "other");
+	cr_assert(dep && cj && p && j && other);
+	cr_expect_eq(p->workload, dep);
+	cr_expect_eq(j->workload, cj);
+	cr_expect_null(other->workload, "a hash that does not match the ReplicaSet's name links nothing");
+	cr_expect_eq(t.c.pods.n, 3, "no template pods: the workloads have their pods");
+	tc_free(&t);
+}

@@ -293,6 +293,16 @@ Test(store, model_stays_consistent_under_churn)
 				n += present[k];
 			}
 			cr_assert_eq(st.c.pods.n, n);
+			{
+				size_t on_node;
+				struct nw_pod *const *v = nw_cluster_node_pods(&st.c, "node-1", &on_node);
+
+				cr_assert_eq(on_node, n, "the node index holds every pod of node-1");
+				for (size_t k = 0; k < on_node; k++)
+					cr_assert_eq(nw_cluster_pod(&st.c, v[k]->ns->name, v[k]->name), v[k]);
+				nw_cluster_node_pods(&st.c, "node-2", &on_node);
+				cr_assert_eq(on_node, 0);
+			}
 		}
 	}
 }
