@@ -380,3 +380,80 @@ Test(store, resolver_plans_equal_fresh_plans)
 	cr_assert_gt(nw_resolver_stats(res).updates, 0);
 	nw_resolver_free(res);
 }
+
+static size_t sets_named(const struct nw_plan *p, const char *prefix)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->sets.n; i++)
+		n += strncmp(p->sets.v[i].name, prefix, strlen(prefix)) == 0;
+	return n;
+}
+
+static char *port_policy(const char *name, const char *app, const char *ports)
+{
+	return nw_xasprintf("{\"kind\":\"NetworkPolicy\",\"apiVersion\":\"networking.k8s.io/v1\","
+			    "\"metadata\":{\"name\":\"%s\",\"namespace\":\"x\"},"
+			    "\"spec\":{\"podSelector\":{\"matchLabels\":{\"app\":\"%s\"}},"
+			    "\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"192.168.0.0/16\",\"except\":[\"192.168.1.0/24\"]}},"
+			    "{\"podSelector\":{}}],\"ports\":%s}]}}",
+			    name, app, ports);
+}
+
+/*
+ * Rules that define a set alike share it: the kernel looks sets up by name in
+ * a list, so a set per rule made big tables slow to commit. A pod elsewhere
+ * still changes elements only, never which sets a rule uses.
+ */
+Test(store, rules_defined_alike_share_their_sets)
+{
+	struct nw_plan before, after;
+	struct nw_plan_diff d;
+	struct nw_plan_local locals[2];
+	struct nw_plan_opts po = { 0 };
+	const char *p80 = "[{\"port\":80},{\"port\":53,\"protocol\":\"UDP\"}]";
+	char *pols[4] = { port_policy("a", "web", p80), port_policy("b", "db", p80),
+			  port_policy("c", "web", "[{\"port\":81}]"),
+			  port_policy("d", "web", "[{\"port\":\"http\"}]") };
+
+	apply(NW_SK_NAMESPACE, NW_EV_ADDED, "{\"metadata\":{\"name\":\"x\"}}");
+	apply_pod(NW_EV_ADDED, "x", "web", "{\"app\":\"web\"}", "10.0.0.1", "");
+	apply_pod(NW_EV_ADDED, "x", "db", "{\"app\":\"db\"}", "10.0.0.2", "");
+	for (size_t i = 0; i < 4; i++)
+		apply(NW_SK_POLICY, NW_EV_ADDED, pols[i]);
+	nw_store_prepare(&st);
+	locals[0] = (struct nw_plan_local){ nw_cluster_pod(&st.c, "x", "web"), NULL };
+	locals[1] = (struct nw_plan_local){ nw_cluster_pod(&st.c, "x", "db"), NULL };
+	nw_plan_build(&before, &st.c, locals, 2, &po);
+	cr_expect_eq(sets_named(&before, "ports/"), 2, "80/TCP + 53/UDP (policies a and b), 81/TCP (c)");
+	cr_expect_eq(sets_named(&before, "blocks/"), 1, "one ipBlock, written four times");
+	cr_expect_eq(sets_named(&before, "named/"), 1, "policy d's named port on its pods");
+	cr_expect_eq(sets_named(&before, "peers/"), 1, "podSelector {} of namespace x, in four policies");
+	for (size_t i = 0; i < before.pods.n; i++)
+		before.pods.v[i].pod = NULL;
+
+	/* A second web pod on this node: policy d's named-port set grows; no set or chain changes. */
+	apply_pod(NW_EV_ADDED, "x", "web2", "{\"app\":\"web\"}", "10.0.0.3", "");
+	nw_store_prepare(&st);
+	{
+		struct nw_plan_local l3[3] = { { nw_cluster_pod(&st.c, "x", "web"), NULL },
+					       { nw_cluster_pod(&st.c, "x", "db"), NULL },
+					       { nw_cluster_pod(&st.c, "x", "web2"), NULL } };
+		nw_plan_build(&after, &st.c, l3, 3, &po);
+	}
+	nw_plan_diff(&before, &after, &d);
+	cr_expect_eq(d.sets_add.n + d.sets_del.n, 0);
+	cr_expect_eq(d.chains_replace.n + d.chains_del.n, 0);
+	cr_expect_eq(d.chains_add.n, 1, "the new pod's own chain");
+	{
+		bool named_grew = false;
+		for (size_t i = 0; i < d.elems_add.n; i++)
+			named_grew |= strncmp(d.elems_add.v[i].set->name, "named/", 6) == 0;
+		cr_expect(named_grew, "10.0.0.3 . tcp . 80 joins the named-port set");
+	}
+	nw_plan_diff_free(&d);
+	nw_plan_free(&after);
+	nw_plan_free(&before);
+	for (size_t i = 0; i < 4; i++)
+		free(pols[i]);
+}
