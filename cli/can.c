@@ -136,8 +136,8 @@ static void json_dir(struct nw_json *j, const char *key, enum nw_dir dir, const 
 		nw_json_arr(j);
 		for (size_t i = 0; i < dv->isolating.n; i++) {
 			const struct nw_policy *p = dv->isolating.v[i];
-			const struct nw_rule *rules = dir == NW_INGRESS ? p->in_rules : p->eg_rules;
-			uint32_t n = dir == NW_INGRESS ? p->n_in : p->n_eg;
+			uint32_t n;
+			const struct nw_rule *rules = nw_policy_rules(p, dir, &n);
 
 			for (uint32_t r = 0; r < n; r++) {
 				int pi = nw_rule_peer_match(p, &rules[r], peer);

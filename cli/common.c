@@ -421,8 +421,8 @@ void cli_explain_no_match(const struct nw_dir_verdict *dv, enum nw_dir dir, cons
 
 	for (size_t i = 0; i < dv->isolating.n; i++) {
 		const struct nw_policy *p = dv->isolating.v[i];
-		const struct nw_rule *rules = dir == NW_INGRESS ? p->in_rules : p->eg_rules;
-		uint32_t n = dir == NW_INGRESS ? p->n_in : p->n_eg;
+		uint32_t n;
+		const struct nw_rule *rules = nw_policy_rules(p, dir, &n);
 
 		if (n == 0) {
 			nw_buf_puts(out, indent);

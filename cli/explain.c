@@ -88,8 +88,8 @@ static void explain_dir(const struct nw_cluster *c, const struct nw_eval *ev, co
 		      dname, n_sel, n_sel == 1 ? "y" : "ies", dir == NW_INGRESS ? "in is" : "out is");
 	for (size_t i = 0; i < ev->by_ns[pod->ns->idx].n; i++) {
 		const struct nw_policy *p = ev->by_ns[pod->ns->idx].v[i];
-		const struct nw_rule *rules = dir == NW_INGRESS ? p->in_rules : p->eg_rules;
-		uint32_t n = dir == NW_INGRESS ? p->n_in : p->n_eg;
+		uint32_t n;
+		const struct nw_rule *rules = nw_policy_rules(p, dir, &n);
 
 		if (!(dir == NW_INGRESS ? p->ingress : p->egress) || !nw_policy_selects(p, pod))
 			continue;
@@ -141,8 +141,8 @@ static void json_dir(const struct nw_cluster *c, const struct nw_eval *ev, const
 	nw_json_arr(j);
 	for (size_t i = 0; !pod->host_network && i < ev->by_ns[pod->ns->idx].n; i++) {
 		const struct nw_policy *p = ev->by_ns[pod->ns->idx].v[i];
-		const struct nw_rule *rules = dir == NW_INGRESS ? p->in_rules : p->eg_rules;
-		uint32_t n = dir == NW_INGRESS ? p->n_in : p->n_eg;
+		uint32_t n;
+		const struct nw_rule *rules = nw_policy_rules(p, dir, &n);
 
 		if (!(dir == NW_INGRESS ? p->ingress : p->egress) || !nw_policy_selects(p, pod))
 			continue;

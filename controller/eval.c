@@ -124,8 +124,8 @@ static void eval_dir(const struct nw_eval *ev, enum nw_dir dir, const struct nw_
 		return;
 	for (size_t i = 0; i < ev->by_ns[subject->ns->idx].n; i++) {
 		const struct nw_policy *p = ev->by_ns[subject->ns->idx].v[i];
-		const struct nw_rule *rules = dir == NW_INGRESS ? p->in_rules : p->eg_rules;
-		uint32_t n = dir == NW_INGRESS ? p->n_in : p->n_eg;
+		uint32_t n;
+		const struct nw_rule *rules = nw_policy_rules(p, dir, &n);
 
 		if (!(dir == NW_INGRESS ? p->ingress : p->egress) || !nw_policy_selects(p, subject))
 			continue;
@@ -245,8 +245,8 @@ static void dir_ports(const struct nw_eval *ev, enum nw_dir dir, const struct nw
 	}
 	for (size_t i = 0; i < ev->by_ns[subject->ns->idx].n; i++) {
 		const struct nw_policy *p = ev->by_ns[subject->ns->idx].v[i];
-		const struct nw_rule *rules = dir == NW_INGRESS ? p->in_rules : p->eg_rules;
-		uint32_t n = dir == NW_INGRESS ? p->n_in : p->n_eg;
+		uint32_t n;
+		const struct nw_rule *rules = nw_policy_rules(p, dir, &n);
 
 		if (!(dir == NW_INGRESS ? p->ingress : p->egress) || !nw_policy_selects(p, subject))
 			continue;

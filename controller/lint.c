@@ -157,8 +157,8 @@ static void peer_selects_nothing(struct nw_lint *l, const struct nw_cluster *c)
 		if (!user_policy(p))
 			continue;
 		for (int d = 0; d < 2; d++) {
-			const struct nw_rule *rules = d == NW_INGRESS ? p->in_rules : p->eg_rules;
-			uint32_t n = d == NW_INGRESS ? p->n_in : p->n_eg;
+			uint32_t n;
+			const struct nw_rule *rules = nw_policy_rules(p, (enum nw_dir)d, &n);
 
 			for (uint32_t r = 0; r < n; r++) {
 				for (uint32_t k = 0; k < rules[r].n_peers; k++) {
@@ -223,8 +223,8 @@ static void named_ports(struct nw_lint *l, const struct nw_cluster *c)
 		if (!user_policy(p))
 			continue;
 		for (int d = 0; d < 2; d++) {
-			const struct nw_rule *rules = d == NW_INGRESS ? p->in_rules : p->eg_rules;
-			uint32_t n = d == NW_INGRESS ? p->n_in : p->n_eg;
+			uint32_t n;
+			const struct nw_rule *rules = nw_policy_rules(p, (enum nw_dir)d, &n);
 
 			for (uint32_t r = 0; r < n; r++) {
 				for (uint32_t k = 0; k < rules[r].n_ports; k++) {
@@ -436,8 +436,8 @@ static void ipblock_pods(struct nw_lint *l, const struct nw_cluster *c)
 		if (!user_policy(p))
 			continue;
 		for (int d = 0; d < 2; d++) {
-			const struct nw_rule *rules = d == NW_INGRESS ? p->in_rules : p->eg_rules;
-			uint32_t n = d == NW_INGRESS ? p->n_in : p->n_eg;
+			uint32_t n;
+			const struct nw_rule *rules = nw_policy_rules(p, (enum nw_dir)d, &n);
 
 			for (uint32_t r = 0; r < n; r++) {
 				for (uint32_t k = 0; k < rules[r].n_peers; k++) {
@@ -623,8 +623,8 @@ static void redundant(struct nw_lint *l, const struct nw_cluster *c)
 		if (!user_policy(pa))
 			continue;
 		for (int d = 0; d < 2; d++) {
-			const struct nw_rule *ra = d == NW_INGRESS ? pa->in_rules : pa->eg_rules;
-			uint32_t na = d == NW_INGRESS ? pa->n_in : pa->n_eg;
+			uint32_t na;
+			const struct nw_rule *ra = nw_policy_rules(pa, (enum nw_dir)d, &na);
 
 			if (!(d == NW_INGRESS ? pa->ingress : pa->egress))
 				continue;
@@ -633,8 +633,8 @@ static void redundant(struct nw_lint *l, const struct nw_cluster *c)
 
 				for (size_t k = 0; k < c->policies.n && !found; k++) {
 					const struct nw_policy *pb = c->policies.v[k];
-					const struct nw_rule *rb = d == NW_INGRESS ? pb->in_rules : pb->eg_rules;
-					uint32_t nb = d == NW_INGRESS ? pb->n_in : pb->n_eg;
+					uint32_t nb;
+					const struct nw_rule *rb = nw_policy_rules(pb, (enum nw_dir)d, &nb);
 
 					if (!user_policy(pb) || !applies_within(pa, pb, (enum nw_dir)d))
 						continue;
@@ -693,8 +693,8 @@ static void policy_shape(struct nw_lint *l, const struct nw_cluster *c)
 			set_object(l, p);
 		}
 		for (int d = 0; d < 2; d++) {
-			const struct nw_rule *rules = d == NW_INGRESS ? p->in_rules : p->eg_rules;
-			uint32_t n = d == NW_INGRESS ? p->n_in : p->n_eg;
+			uint32_t n;
+			const struct nw_rule *rules = nw_policy_rules(p, (enum nw_dir)d, &n);
 
 			for (uint32_t r = 0; r < n; r++) {
 				int ns_only = -1, pod_only = -1;

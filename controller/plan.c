@@ -230,12 +230,12 @@ static struct nw_pset *shared_set(struct builder *b, const char *kind, const cha
 	struct nw_buf k = { 0 };
 	const char *key, *name;
 	struct shared_idx *e;
-	uint64_t h;
+	uint64_t slot, h;
 
 	nw_buf_printf(&k, "%s|%d|%s", kind, family, definition);
 	key = s(b, k.s);
-	h = nw_hash_ptr(key, NW_HASH_INIT);
-	e = nw_hmap_get(&b->shared, h, shared_eq, key);
+	slot = nw_hash_ptr(key, NW_HASH_INIT);
+	e = nw_hmap_get(&b->shared, slot, shared_eq, key);
 	if (e != NULL) {
 		nw_buf_free(&k);
 		*is_new = false;
@@ -253,7 +253,7 @@ static struct nw_pset *shared_set(struct builder *b, const char *kind, const cha
 	e = nw_arena_zalloc(&b->plan->strs.arena, sizeof(*e));
 	e->key = key;
 	e->idx = b->plan->sets.n;
-	nw_hmap_put(&b->shared, nw_hash_ptr(key, NW_HASH_INIT), shared_eq, key, e);
+	nw_hmap_put(&b->shared, slot, shared_eq, key, e);
 	*is_new = true;
 	return add_set(b, name, type, comment);
 }

@@ -17,6 +17,13 @@ enum nw_dir {
 	NW_EGRESS,
 };
 
+/* A policy's rules in one direction, and how many. */
+static inline const struct nw_rule *nw_policy_rules(const struct nw_policy *p, enum nw_dir dir, uint32_t *n)
+{
+	*n = dir == NW_INGRESS ? p->n_in : p->n_eg;
+	return dir == NW_INGRESS ? p->in_rules : p->eg_rules;
+}
+
 /* A rule that matched: rule index, and the peer and port entries (-1: all). */
 struct nw_match {
 	const struct nw_policy *policy;
