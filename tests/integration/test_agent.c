@@ -622,6 +622,24 @@ Test(agent, hostile_api_responses_never_cost_the_rules, .timeout = 120)
 	cr_assert_not(probe(&e, "y/c", "x/a", 300), "the rules are still enforced");
 	cr_assert_eq(metric(&e, 0, "netward_kernel_errors_total"), 0);
 
+	/*
+	 * The injected failures leave each watch in a jittered backoff (up to a few seconds
+	 * when one watch took several of them): the one-second promise below is about a live
+	 * watch. A policy that selects no pod, seen by both agents, shows theirs are live again.
+	 */
+	double before[2] = { metric(&e, 0, "netward_cluster_policies"), metric(&e, 1, "netward_cluster_policies") };
+
+	control(&e, "apply", "{\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"marker\",\"namespace\":\"x\"},"
+			     "\"spec\":{\"podSelector\":{\"matchLabels\":{\"app\":\"none\"}}}}");
+	for (int node = 0; node < 2; node++) {
+		double deadline = now_ms() + 15000;
+
+		while (metric(&e, node, "netward_cluster_policies") <= before[node]) {
+			cr_assert_lt(now_ms(), deadline, "agent on node-%d did not see a new policy within 15 s of the failures",
+				     node + 1);
+			usleep(50000);
+		}
+	}
 	/* A policy the API server would not have accepted (bad CIDR) fails closed for its pods only. */
 	control(&e, "apply", "{\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"bad\",\"namespace\":\"y\"},"
 			     "\"spec\":{\"podSelector\":{\"matchLabels\":{\"app\":\"c\"}},"
