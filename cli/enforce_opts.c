@@ -51,6 +51,11 @@ int enforce_opt(struct enforce_opts *eo, const char *cmd, int opt, const char *a
 			return cli_usage_error(cmd, "--log-rate: \"%s\" is not a number of packets per second", arg);
 		eo->log_rate = (uint32_t)v;
 		return 0;
+	case OPT_DISPATCH_MIN:
+		if (!nw_parse_uint(arg, 1000000, &v) || v == 0)
+			return cli_usage_error(cmd, "--dispatch-min: \"%s\" is not a number of policies (1-1000000)", arg);
+		eo->dispatch_min = (uint32_t)v;
+		return 0;
 	}
 	return -1;
 }
@@ -97,6 +102,7 @@ void enforce_plan(const struct enforce_opts *eo, const struct nw_cluster *c, str
 	po.audit = eo->audit;
 	po.log_group = eo->log_group;
 	po.log_rate = eo->log_rate;
+	po.dispatch_min = eo->dispatch_min;
 	nw_plan_build(plan, c, locals.v, locals.n, &po);
 	nw_vec_free(&locals);
 	free(defaults);

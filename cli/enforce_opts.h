@@ -17,6 +17,7 @@ struct enforce_opts {
 	bool audit;
 	uint16_t log_group;
 	uint32_t log_rate;
+	uint32_t dispatch_min; /* 0: the default */
 };
 
 enum {
@@ -27,6 +28,7 @@ enum {
 	OPT_AUDIT,
 	OPT_LOG_GROUP,
 	OPT_LOG_RATE,
+	OPT_DISPATCH_MIN,
 };
 
 #define ENFORCE_OPTS                                                                                         \
@@ -34,7 +36,8 @@ enum {
 		{ "uplink", required_argument, NULL, OPT_UPLINK },                                             \
 		{ "pod-cidr", required_argument, NULL, OPT_POD_CIDR }, { "audit", no_argument, NULL, OPT_AUDIT }, \
 		{ "log-group", required_argument, NULL, OPT_LOG_GROUP },                                       \
-		{ "log-rate", required_argument, NULL, OPT_LOG_RATE }
+		{ "log-rate", required_argument, NULL, OPT_LOG_RATE },                                         \
+		{ "dispatch-min", required_argument, NULL, OPT_DISPATCH_MIN }
 
 #define ENFORCE_OPTS_HELP                                                                          \
 	"      --node NODE         the node: its pods are those with spec.nodeName NODE\n"           \
@@ -47,7 +50,9 @@ enum {
 	"      --audit             log what would be denied, drop nothing\n"                          \
 	"      --log-group N       NFLOG group of denied packets (default 100)\n"                     \
 	"      --log-rate N        logged denied packets per second, per pod and direction\n"        \
-	"                          (default 10)\n"
+	"                          (default 10)\n"                                                   \
+	"      --dispatch-min N    dispatch a pod's rules by port once N or more policies select\n"  \
+	"                          it in a direction (default 8; 1: always)\n"
 
 void enforce_opts_init(struct enforce_opts *eo);
 void enforce_opts_fini(struct enforce_opts *eo);

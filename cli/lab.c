@@ -46,6 +46,8 @@ static const char usage[] =
 	"                          the evaluator disagree (exit 1 if any)\n"
 	"  -o, --output FORMAT     table (default), json, csv or md\n"
 	"      --audit             enforcers log what they would deny, drop nothing\n"
+	"      --dispatch-min N    dispatch a pod's rules by port once N or more policies\n"
+	"                          select it (default 8; 1: always)\n"
 	"      --all               with down: every lab\n" CLI_COMMON_HELP
 	"\n"
 	"Addresses: pods keep status.podIP; others get one from 10.244.0.0/16 (fd00::/64);\n"
@@ -61,6 +63,7 @@ enum {
 	OPT_COMPARE,
 	OPT_LAB_ALL,
 	OPT_LAB_AUDIT,
+	OPT_LAB_DISPATCH_MIN,
 };
 
 struct lab_opts {
@@ -70,6 +73,7 @@ struct lab_opts {
 	char run_name[24];
 	unsigned nodes, timeout_ms;
 	bool compare, all, audit;
+	uint32_t dispatch_min;
 	NW_VEC(struct nw_port_query) ports;
 };
 
@@ -112,6 +116,7 @@ static int parse(struct lab_opts *o, const char *cmd, int argc, char **argv)
 					      { "compare", no_argument, NULL, OPT_COMPARE },
 					      { "all", no_argument, NULL, OPT_LAB_ALL },
 					      { "audit", no_argument, NULL, OPT_LAB_AUDIT },
+					      { "dispatch-min", required_argument, NULL, OPT_LAB_DISPATCH_MIN },
 					      { NULL, 0, NULL, 0 } };
 	static const char *const formats[] = { "table", "json", "csv", "md", NULL };
 	int opt, ret, fmt_err = 0;
@@ -161,6 +166,11 @@ static int parse(struct lab_opts *o, const char *cmd, int argc, char **argv)
 			continue;
 		case OPT_LAB_AUDIT:
 			o->audit = true;
+			continue;
+		case OPT_LAB_DISPATCH_MIN:
+			if (!nw_parse_uint(optarg, 1000000, &v) || v == 0)
+				return cli_usage_error("lab", "--dispatch-min: \"%s\" is not 1-1000000", optarg);
+			o->dispatch_min = (uint32_t)v;
 			continue;
 		}
 		ret = cli_common_opt(&o->cc, "lab", opt, optarg);
@@ -214,6 +224,7 @@ static struct nw_plan_opts plan_opts(const struct lab_opts *o)
 	struct nw_plan_opts po = { 0 };
 
 	po.audit = o->audit;
+	po.dispatch_min = o->dispatch_min;
 	po.log_group = 100;
 	po.log_rate = 10;
 	return po;

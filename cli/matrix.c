@@ -23,7 +23,9 @@ static const char usage[] =
 	"                          what the nftables rulesets netward compiles for every node\n"
 	"                          would do, simulated packet by packet (a dry run of the lab)\n"
 	"      --nodes N           with --engine plan: spread pods without spec.nodeName over N\n"
-	"                          nodes (default 2)\n" CLI_COMMON_HELP
+	"                          nodes (default 2)\n"
+	"      --dispatch-min N    with --engine plan: dispatch a pod's rules by port once N\n"
+	"                          or more policies select it (default 8; 1: always)\n" CLI_COMMON_HELP
 	"\n"
 	"In the table, '.' is allowed and 'X' denied. A pod can always reach itself.\n"
 	"JSON: {\"kind\":\"Matrix\",\"ports\":[...],\"pods\":[...],\"results\":[{\"from\",\"to\",\n"
@@ -36,11 +38,12 @@ enum {
 	OPT_NS = 'n',
 	OPT_ENGINE = OPT__NEXT,
 	OPT_NODES,
+	OPT_DISPATCH_MIN,
 };
 
 /* The matrix as the compiled node plans would enforce it. */
-static int plan_matrix(struct nw_cluster *c, unsigned nodes, const struct nw_port_query *q, size_t nq, int family,
-		       struct nw_matrix *m)
+static int plan_matrix(struct nw_cluster *c, unsigned nodes, uint32_t dispatch_min, const struct nw_port_query *q,
+		       size_t nq, int family, struct nw_matrix *m)
 {
 	static const struct nw_cidr pool = { { 4, (nw_u128)0x0af40000u }, 16, false, false };      /* 10.244.0.0/16 */
 	static const struct nw_cidr pool6 = { { 6, (nw_u128)0xfd00ULL << 112 }, 64, false, false }; /* fd00::/64 */
@@ -57,6 +60,7 @@ static int plan_matrix(struct nw_cluster *c, unsigned nodes, const struct nw_por
 		return EXIT_USAGE;
 	}
 	po.log_group = 100;
+	po.dispatch_min = dispatch_min;
 	nw_sim_init(&sim, c, &po);
 	memset(m, 0, sizeof(*m));
 	m->n_pods = c->pods.n;
@@ -120,8 +124,10 @@ int cmd_matrix(int argc, char **argv)
 					      { "namespace", required_argument, NULL, OPT_NS },
 					      { "engine", required_argument, NULL, OPT_ENGINE },
 					      { "nodes", required_argument, NULL, OPT_NODES },
+					      { "dispatch-min", required_argument, NULL, OPT_DISPATCH_MIN },
 					      { NULL, 0, NULL, 0 } };
 	static const char *const formats[] = { "table", "json", "csv", "md", NULL };
+	uint32_t dispatch_min = 0;
 	struct cli_common cc;
 	struct nw_cluster c;
 	struct nw_eval ev;
@@ -180,6 +186,13 @@ int cmd_matrix(int argc, char **argv)
 			}
 			nodes = (unsigned)v;
 			continue;
+		case OPT_DISPATCH_MIN:
+			if (!nw_parse_uint(optarg, 1000000, &v) || v == 0) {
+				ret = cli_usage_error("matrix", "--dispatch-min: \"%s\" is not 1-1000000", optarg);
+				goto out_args;
+			}
+			dispatch_min = (uint32_t)v;
+			continue;
 		}
 		ret = cli_common_opt(&cc, "matrix", opt, optarg);
 		if (ret != 0) {
@@ -219,7 +232,7 @@ int cmd_matrix(int argc, char **argv)
 			nw_cluster_free(&c);
 			goto out_args;
 		}
-		ret = plan_matrix(&c, nodes, queries.v, queries.n, cli_family(&cc, &c), &m);
+		ret = plan_matrix(&c, nodes, dispatch_min, queries.v, queries.n, cli_family(&cc, &c), &m);
 		if (ret != EXIT_OK) {
 			nw_eval_fini(&ev);
 			nw_cluster_free(&c);

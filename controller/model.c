@@ -176,12 +176,13 @@ void nw_selector_canonical(const struct nw_selector *s, struct nw_buf *out)
 	}
 	nw_sort(reqs, s->n, sizeof(char *), nw_strcmp_ptr);
 	nw_buf_putc(out, '{');
-	for (uint32_t i = 0; i < s->n; i++) {
+	for (uint32_t i = 0; i < s->n; i++)
 		if (i == 0 || strcmp(reqs[i], reqs[i - 1]) != 0)
 			nw_buf_printf(out, "%s%s", i ? "; " : "", reqs[i]);
-		free(reqs[i]);
-	}
 	nw_buf_putc(out, '}');
+	/* Freed only now: each requirement is compared with the one before it. */
+	for (uint32_t i = 0; i < s->n; i++)
+		free(reqs[i]);
 	free(reqs);
 }
 

@@ -34,6 +34,8 @@ static const char *type_text(int type)
 		return "ipv6_addr";
 	case NW_ST_PROTO_PORT:
 		return "inet_proto . inet_service";
+	case NW_ST_MAP_PROTO_PORT:
+		return "inet_proto . inet_service : verdict";
 	}
 	return "?";
 }
@@ -116,6 +118,7 @@ static void elem_text(const struct nw_pset *set, const struct nw_pelem *e, struc
 		nw_buf_puts(out, ip);
 		break;
 	case NW_ST_PROTO_PORT:
+	case NW_ST_MAP_PROTO_PORT:
 		proto_text(out, e->proto_lo);
 		if (e->port_lo == e->port_hi)
 			nw_buf_printf(out, " . %u", e->port_lo);

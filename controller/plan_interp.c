@@ -41,6 +41,7 @@ static bool elem_match(const struct nw_pset *set, const struct nw_pelem *e, cons
 	case NW_ST_ADDR6_EXACT:
 		return a->v >= e->lo && a->v <= e->hi;
 	case NW_ST_PROTO_PORT:
+	case NW_ST_MAP_PROTO_PORT:
 		return proto >= e->proto_lo && proto <= e->proto_hi && port >= e->port_lo && port <= e->port_hi;
 	case NW_ST_ADDR4:
 	case NW_ST_ADDR6:

@@ -246,6 +246,10 @@ static struct set_layout layout_of(int type)
 		l = (struct set_layout){ CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8, NFT_SET_INTERVAL | NFT_SET_CONCAT,
 					 { 1, 2, 0 }, 0, true };
 		break;
+	case NW_ST_MAP_PROTO_PORT:
+		l = (struct set_layout){ CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8,
+					 NFT_SET_MAP | NFT_SET_INTERVAL | NFT_SET_CONCAT, { 1, 2, 0 }, 0, true };
+		break;
 	}
 	return l;
 }
@@ -377,6 +381,7 @@ static uint32_t elem_keys(const struct nw_pset *ps, const struct nw_pelem *e, ui
 	case NW_ST_ADDR6_EXACT:
 		return put_addr(key, fam, e->lo);
 	case NW_ST_PROTO_PORT:
+	case NW_ST_MAP_PROTO_PORT:
 		n = put_reg8(key, e->proto_lo);
 		n += put_reg16be(key + n, e->port_lo);
 		m = put_reg8(end, e->proto_hi);

@@ -10,7 +10,10 @@
  * input dispatch through ifname verdict maps (wl_from: sender's egress,
  * wl_to: receiver's ingress); each isolated pod has a chain per direction
  * that jumps to one chain per selecting policy; each policy rule's peers,
- * protocols and ports live in shared interval sets.
+ * protocols and ports live in shared interval sets. A pod that many
+ * policies select (opts->dispatch_min) is dispatched by port instead: one
+ * verdict-map lookup on protocol . port leads to a chain of the distinct
+ * peers that port allows, so a packet meets the rules of its port only.
  */
 #ifndef NETWARD_PLAN_H
 #define NETWARD_PLAN_H
@@ -36,6 +39,7 @@ enum nw_set_type {
 	NW_ST_ADDR4_EXACT,	  /* type ipv4_addr: pod addresses of an address group */
 	NW_ST_ADDR6_EXACT,	  /* type ipv6_addr */
 	NW_ST_PROTO_PORT,	  /* type inet_proto . inet_service; flags interval: a rule's ports */
+	NW_ST_MAP_PROTO_PORT,	  /* type inet_proto . inet_service : verdict; flags interval: port dispatch */
 };
 int nw_set_type_family(int type); /* 4, 6 or 0 */
 bool nw_set_type_is_map(int type);
@@ -181,7 +185,14 @@ struct nw_plan_opts {
 	bool audit;	    /* log what would be denied, drop nothing */
 	uint16_t log_group; /* NFLOG group of denied packets */
 	uint32_t log_rate;  /* per pod and direction, packets/s */
+	/*
+	 * Policies selecting a pod (per direction) from which its rules are
+	 * dispatched by port rather than walked policy by policy; 0: the
+	 * default, NW_DISPATCH_MIN.
+	 */
+	uint32_t dispatch_min;
 };
+#define NW_DISPATCH_MIN 8
 
 /*
  * Builds the plan for the given local pods. The cluster must be finalized

@@ -22,7 +22,7 @@
 
 struct opts {
 	const char *netward, *cases, *model, *mode, *only;
-	const char *extra; /* extra argument passed to netward, e.g. --nodes=3 */
+	NW_VEC(const char *) extra; /* extra arguments passed to netward (--extra, repeatable), e.g. --nodes=3 */
 };
 
 static const struct nw_node *get(const struct nw_node *map, const char *key)
@@ -261,8 +261,8 @@ static int run_case(const struct opts *o, const char *path, const char *workdir,
 	nw_vec_push(&argv, nw_xstrdup(workdir));
 	nw_vec_push(&argv, nw_xstrdup("-o"));
 	nw_vec_push(&argv, nw_xstrdup("json"));
-	if (o->extra)
-		nw_vec_push(&argv, nw_xstrdup(o->extra));
+	for (size_t i = 0; i < o->extra.n; i++)
+		nw_vec_push(&argv, nw_xstrdup(o->extra.v[i]));
 	probes = get(c, "probes");
 	for (uint32_t i = 0; probes != NULL && i < probes->n; i++) {
 		nw_vec_push(&argv, nw_xstrdup("-p"));
@@ -335,7 +335,7 @@ static int name_filter(const struct dirent *e)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { "build/netward", NULL, NULL, "matrix", NULL, NULL };
+	struct opts o = { .netward = "build/netward", .mode = "matrix" };
 	struct dirent **ents;
 	char tmpl[] = "/tmp/netward-conformance-XXXXXX";
 	int n, failed = 0, passed = 0;
@@ -352,7 +352,7 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--only") == 0)
 			o.only = argv[i + 1];
 		else if (strcmp(argv[i], "--extra") == 0)
-			o.extra = argv[i + 1];
+			nw_vec_push(&o.extra, argv[i + 1]);
 	}
 	if (o.cases == NULL || o.model == NULL) {
 		fprintf(stderr, "usage: conformance --cases DIR --model FILE [--netward BIN] [--mode matrix|lab]\n");
@@ -407,5 +407,6 @@ int main(int argc, char **argv)
 		free(cmd);
 	}
 	printf("# conformance (%s): %d passed, %d failed\n", o.mode, passed, failed);
+	nw_vec_free(&o.extra);
 	return failed ? 1 : 0;
 }

@@ -544,7 +544,8 @@ static char *capture(const char *const argv[], const char *netns)
 	return nw_buf_steal(&b);
 }
 
-Test(enforcer, compiled_text_and_netlink_give_the_same_table, .timeout = 120)
+/* `netward compile` printed and loaded by nft, and `netward apply` over netlink, list alike. */
+static void same_table_both_ways(const char *extra)
 {
 	const char *netward = getenv("NETWARD"), *shared = getenv("NETWARD_SHARED");
 	char *demo = nw_xasprintf("%s/manifests/examples/demo", NETWARD_SOURCE_DIR);
@@ -558,7 +559,7 @@ Test(enforcer, compiled_text_and_netlink_give_the_same_table, .timeout = 120)
 	cr_assert_eq(nw_netns_create("nwt-text"), 0);
 	cr_assert_eq(nw_netns_create("nwt-netlink"), 0);
 	{
-		const char *argv[] = { netward, "compile", "-f", demo, "-f", model, "--all", "--uplink", "eth0", NULL };
+		const char *argv[] = { netward, "compile", "-f", demo, "-f", model, "--all", "--uplink", "eth0", extra, NULL };
 		text = capture(argv, NULL);
 	}
 	cr_assert(strstr(text, "table inet netward") != NULL);
@@ -569,7 +570,7 @@ Test(enforcer, compiled_text_and_netlink_give_the_same_table, .timeout = 120)
 	{
 		const char *load[] = { "nft", "-f", path, NULL };
 		const char *list[] = { "nft", "list", "table", "inet", "netward", NULL };
-		const char *apply[] = { netward, "apply", "-f", demo, "-f", model, "--all", "--uplink", "eth0", NULL };
+		const char *apply[] = { netward, "apply", "-f", demo, "-f", model, "--all", "--uplink", "eth0", extra, NULL };
 		free(capture(load, "nwt-text"));
 		via_nft = capture(list, "nwt-text");
 		free(capture(apply, "nwt-netlink"));
@@ -577,6 +578,8 @@ Test(enforcer, compiled_text_and_netlink_give_the_same_table, .timeout = 120)
 	}
 	cr_assert(strlen(via_nft) > 1000, "nft -f must load the compiled text as is");
 	cr_expect_str_eq(via_netlink, via_nft, "netlink-programmed and nft-loaded tables must list identically");
+	if (extra != NULL)
+		cr_expect(strstr(via_nft, "vmap @byport/") != NULL, "%s: rules dispatched by port", extra);
 	unlink(path);
 	nw_netns_delete("nwt-text");
 	nw_netns_delete("nwt-netlink");
@@ -586,6 +589,16 @@ Test(enforcer, compiled_text_and_netlink_give_the_same_table, .timeout = 120)
 	free(path);
 	free(demo);
 	free(model);
+}
+
+Test(enforcer, compiled_text_and_netlink_give_the_same_table, .timeout = 120)
+{
+	same_table_both_ways(NULL);
+}
+
+Test(enforcer, compiled_text_and_netlink_give_the_same_dispatched_table, .timeout = 120)
+{
+	same_table_both_ways("--dispatch-min=1");
 }
 
 /*
