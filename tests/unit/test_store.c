@@ -363,6 +363,8 @@ Test(store, resolver_plans_equal_fresh_plans)
 				nw_vec_push(&locals, l);
 			}
 			pc.resolver = res;
+			/* Every other check with every pod's rules dispatched by port. */
+			po.dispatch_min = pc.dispatch_min = (step / 10) % 2 ? 1 : 0;
 			nw_plan_build(&fresh, &st.c, locals.v, locals.n, &po);
 			nw_plan_build(&cached, &st.c, locals.v, locals.n, &pc);
 			nw_plan_format_nft(&fresh, false, &a);
