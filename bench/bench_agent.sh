@@ -10,6 +10,9 @@
 #
 #   bench/bench_agent.sh [--quick] [--events N] [--build DIR]
 #
+# BENCH_AGENT_LOGS=DIR keeps the agents' logs; BENCH_AGENT_PERF=DIR records a
+# perf profile of each agent during its events.
+#
 # Clusters are bench_enforcer.sh's (bench/out/, made by gen_cluster). Needs root.
 set -u -o pipefail
 
@@ -23,7 +26,7 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--events) events=${2:?--events needs a number}; shift ;;
 	--build) build=${2:?--build needs a directory}; shift ;;
-	-h|--help) sed -n '4,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '4,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench_agent.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -96,6 +99,13 @@ for s in "${sizes[@]}"; do
 		kill -0 "$agent_pid" 2>/dev/null || break
 		sleep 0.1
 	done
+	# BENCH_AGENT_PERF=DIR profiles the agent during the events (DIR/perf-NAME.data).
+	perf_pid=
+	if [ -n "$first" ] && [ -n "${BENCH_AGENT_PERF:-}" ]; then
+		mkdir -p "$BENCH_AGENT_PERF"
+		perf record -g -q -o "$BENCH_AGENT_PERF/perf-$name.data" -p "$agent_pid" 2>/dev/null &
+		perf_pid=$!
+	fi
 	if [ -z "$first" ]; then
 		echo "bench_agent.sh: the agent did not get ready on $name" >&2
 		tail -5 "$work/agent.err" >&2
@@ -112,6 +122,7 @@ for s in "${sizes[@]}"; do
 		echo "bench_agent.sh: events failed on $name: $line" >&2
 		status=1
 	fi
+	[ -n "$perf_pid" ] && kill -INT "$perf_pid" && wait "$perf_pid"
 	# BENCH_AGENT_LOGS=DIR keeps each agent's log (with a line per sync) there.
 	[ -n "${BENCH_AGENT_LOGS:-}" ] && mkdir -p "$BENCH_AGENT_LOGS" && cp "$work/agent.err" "$BENCH_AGENT_LOGS/agent-$name.log"
 	kill "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null; agent_pid=

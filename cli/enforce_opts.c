@@ -16,6 +16,16 @@ void enforce_opts_fini(struct enforce_opts *eo)
 	nw_vec_free(&eo->pod_cidrs);
 }
 
+int enforce_dispatch_min(const char *cmd, const char *arg, uint32_t *out)
+{
+	uint64_t v;
+
+	if (!nw_parse_uint(arg, 1000000, &v) || v == 0)
+		return cli_usage_error(cmd, "--dispatch-min: \"%s\" is not a number of policies (1-1000000)", arg);
+	*out = (uint32_t)v;
+	return 0;
+}
+
 int enforce_opt(struct enforce_opts *eo, const char *cmd, int opt, const char *arg)
 {
 	struct nw_cidr cidr;
@@ -52,10 +62,7 @@ int enforce_opt(struct enforce_opts *eo, const char *cmd, int opt, const char *a
 		eo->log_rate = (uint32_t)v;
 		return 0;
 	case OPT_DISPATCH_MIN:
-		if (!nw_parse_uint(arg, 1000000, &v) || v == 0)
-			return cli_usage_error(cmd, "--dispatch-min: \"%s\" is not a number of policies (1-1000000)", arg);
-		eo->dispatch_min = (uint32_t)v;
-		return 0;
+		return enforce_dispatch_min(cmd, arg, &eo->dispatch_min);
 	}
 	return -1;
 }

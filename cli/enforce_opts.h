@@ -56,6 +56,8 @@ enum {
 
 void enforce_opts_init(struct enforce_opts *eo);
 void enforce_opts_fini(struct enforce_opts *eo);
+/* Parses --dispatch-min (1-1000000): 0, or EXIT_USAGE after a usage error. */
+int enforce_dispatch_min(const char *cmd, const char *arg, uint32_t *out);
 /* 0 handled, -1 not ours, EXIT_USAGE on a bad value. */
 int enforce_opt(struct enforce_opts *eo, const char *cmd, int opt, const char *arg);
 /*

@@ -168,9 +168,8 @@ static int parse(struct lab_opts *o, const char *cmd, int argc, char **argv)
 			o->audit = true;
 			continue;
 		case OPT_LAB_DISPATCH_MIN:
-			if (!nw_parse_uint(optarg, 1000000, &v) || v == 0)
-				return cli_usage_error("lab", "--dispatch-min: \"%s\" is not 1-1000000", optarg);
-			o->dispatch_min = (uint32_t)v;
+			if (enforce_dispatch_min("lab", optarg, &o->dispatch_min) != 0)
+				return EXIT_USAGE;
 			continue;
 		}
 		ret = cli_common_opt(&o->cc, "lab", opt, optarg);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* netward matrix: who can reach whom, every pod pair, per port. */
 #include "cli.h"
+#include "enforce_opts.h"
 #include "grid.h"
 
 #include <netward/json.h>
@@ -37,8 +38,7 @@ enum {
 	OPT_PORT = 'p',
 	OPT_NS = 'n',
 	OPT_ENGINE = OPT__NEXT,
-	OPT_NODES,
-	OPT_DISPATCH_MIN,
+	OPT_NODES, /* OPT_DISPATCH_MIN: enforce_opts.h's */
 };
 
 /* The matrix as the compiled node plans would enforce it. */
@@ -187,11 +187,8 @@ int cmd_matrix(int argc, char **argv)
 			nodes = (unsigned)v;
 			continue;
 		case OPT_DISPATCH_MIN:
-			if (!nw_parse_uint(optarg, 1000000, &v) || v == 0) {
-				ret = cli_usage_error("matrix", "--dispatch-min: \"%s\" is not 1-1000000", optarg);
+			if ((ret = enforce_dispatch_min("matrix", optarg, &dispatch_min)) != 0)
 				goto out_args;
-			}
-			dispatch_min = (uint32_t)v;
 			continue;
 		}
 		ret = cli_common_opt(&cc, "matrix", opt, optarg);

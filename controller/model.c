@@ -620,6 +620,18 @@ bool nw_cluster_add_service(struct nw_cluster *c, struct nw_service *s, struct n
 	return true;
 }
 
+static bool has_v6_block(const struct nw_policy *p)
+{
+	for (uint32_t r = 0; r < p->n_in + p->n_eg; r++) {
+		const struct nw_rule *rule = r < p->n_in ? &p->in_rules[r] : &p->eg_rules[r - p->n_in];
+
+		for (uint32_t k = 0; k < rule->n_peers; k++)
+			if (rule->peers[k].ipblock && rule->peers[k].ipblock->ranges.family == 6)
+				return true;
+	}
+	return false;
+}
+
 bool nw_cluster_add_policy(struct nw_cluster *c, struct nw_policy *p, struct nw_loc *prev)
 {
 	struct name_key k = { p->ns->name, p->name, 0 };
@@ -632,6 +644,7 @@ bool nw_cluster_add_policy(struct nw_cluster *c, struct nw_policy *p, struct nw_
 		return false;
 	}
 	nw_vec_push(&c->policies, p);
+	c->v6_block_policies += has_v6_block(p);
 	c->finalized = false;
 	return true;
 }
@@ -728,6 +741,7 @@ bool nw_cluster_remove_policy(struct nw_cluster *c, const char *ns, const char *
 		return false;
 	vec_remove_ptr_ordered((void **)c->policies.v, &c->policies.n, p->idx, p, &c->policies_sorted,
 			       &c->policies_renumber);
+	c->v6_block_policies -= has_v6_block(p);
 	nw_policy_free(p);
 	c->finalized = false;
 	return true;
@@ -1195,13 +1209,15 @@ void nw_cluster_finalize(struct nw_cluster *c)
 	struct nw_pod **pp;
 	size_t n_pods;
 
-	remove_synthetic_pods(c);
-	if (c->workloads.n == 0) {
-		/* The agent's model (pods, no workloads): nothing to link. */
+	if (c->workloads_linked) {
+		remove_synthetic_pods(c);
 		nw_vec_foreach(&c->pods, pp)
 			(*pp)->workload = NULL;
-		goto sort;
+		c->workloads_linked = false;
 	}
+	if (c->workloads.n == 0)
+		goto sort; /* the agent's model (pods, no workloads): nothing to link */
+	c->workloads_linked = true;
 	nw_vec_foreach(&c->workloads, w) {
 		(*w)->members.n = 0;
 		(*w)->owner = find_owner(c, (*w)->ns, (*w)->owner_kind, (*w)->owner_name);
@@ -1215,7 +1231,6 @@ void nw_cluster_finalize(struct nw_cluster *c)
 		struct nw_workload *o = pod_owner(c, p);
 		int depth = 0;
 
-		p->workload = NULL;
 		for (; o != NULL && depth < 8; o = o->owner, depth++) {
 			nw_vec_push(&o->members, p);
 			p->workload = o;

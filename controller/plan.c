@@ -91,7 +91,11 @@ struct builder {
 	bool fam[7]; /* fam[4], fam[6]: address families in use */
 	/* Pods and policies of each namespace. */
 	NW_VEC(const struct nw_pod *) *ns_pods;
-	NW_VEC(const struct nw_policy *) *ns_policies;
+	struct ns_policies {
+		struct nw_policy *const *v; /* a run of the cluster's policies, which are sorted by namespace */
+		size_t n;
+		bool found;
+	} *ns_policies; /* by namespace idx, found on first use */
 	/* Policies that select local pods, per direction. */
 	uint8_t *used; /* by policy idx: bit 1 ingress, bit 2 egress */
 	/* Local pods selected by each policy (for ingress named ports). */
@@ -1055,11 +1059,13 @@ static void dispatch_rule(struct builder *b, struct dispatch *d, const struct nw
 static void peer_rules(struct builder *b, struct dispatch *d, enum nw_dir dir, const uint32_t *rules, size_t n_rules,
 		       struct prule_vec *out)
 {
-	NW_VEC(uint32_t) ids = { 0 };	 /* distinct lookups, in order of first use */
-	NW_VEC(uint32_t) firsts = { 0 }; /* the first rule with each */
-	NW_VEC(uint32_t) counts = { 0 }; /* how many rules have each */
-	bool any = false;
-	uint32_t any_rule = 0, any_count = 0, stamp = ++d->stamp;
+	/* The distinct lookups, in order of first use: the first rule with each, and how many have it. */
+	struct use {
+		uint32_t id, first, count;
+	};
+	NW_VEC(struct use) uses = { 0 };
+	struct use any = { 0 };
+	uint32_t stamp = ++d->stamp;
 
 	for (size_t i = 0; i < n_rules; i++) {
 		const struct drule *dr = &d->rules.v[rules[i]];
@@ -1068,42 +1074,36 @@ static void peer_rules(struct builder *b, struct dispatch *d, enum nw_dir dir, c
 			uint32_t id = d->rule_peers.v[dr->first + k];
 
 			if (d->peers.v[id].set == NULL) {
-				if (!any)
-					any_rule = rules[i];
-				any = true;
-				any_count++;
+				if (any.count++ == 0)
+					any.first = rules[i];
 			} else if (d->seen[id] == stamp) {
-				counts.v[d->pos[id]]++;
+				uses.v[d->pos[id]].count++;
 			} else {
 				d->seen[id] = stamp;
-				d->pos[id] = (uint32_t)ids.n;
-				nw_vec_push(&ids, id);
-				nw_vec_push(&firsts, rules[i]);
-				nw_vec_push(&counts, 1);
+				d->pos[id] = (uint32_t)uses.n;
+				nw_vec_push(&uses, ((struct use){ id, rules[i], 1 }));
 			}
 		}
 	}
-	for (size_t x = 0; x < (any ? 1 : ids.n); x++) {
+	for (size_t x = 0; x < (any.count ? 1 : uses.n); x++) {
+		const struct use *u = any.count ? &any : &uses.v[x];
 		struct nw_prule r = { 0 };
 		struct nw_buf c = { 0 };
-		uint32_t count = any ? any_count : counts.v[x];
 
-		if (!any) {
-			const struct dpeer *pp = &d->peers.v[ids.v[x]];
+		if (!any.count) {
+			const struct dpeer *pp = &d->peers.v[u->id];
 			match(&r, NW_M_LOOKUP, pp->key, pp->set, pp->family);
 		}
-		nw_buf_puts(&c, d->rules.v[any ? any_rule : firsts.v[x]].origin);
-		if (count > 1)
-			nw_buf_printf(&c, " and %u more", count - 1);
+		nw_buf_puts(&c, d->rules.v[u->first].origin);
+		if (u->count > 1)
+			nw_buf_printf(&c, " and %u more", u->count - 1);
 		r.comment = comment_of(b, c.s);
 		r.verdict = dir == NW_INGRESS ? NW_V_ACCEPT : NW_V_GOTO;
 		r.target = dir == NW_INGRESS ? NULL : s(b, "eg_ok");
 		nw_vec_push(out, r);
 		nw_buf_free(&c);
 	}
-	nw_vec_free(&ids);
-	nw_vec_free(&firsts);
-	nw_vec_free(&counts);
+	nw_vec_free(&uses);
 }
 
 /* A rule as text, for the definitions that name shared chains and maps. */
@@ -1349,6 +1349,41 @@ static const struct combo *dispatch_for(struct builder *b, const struct nw_pod *
 	return c;
 }
 
+/*
+ * The policies of a namespace: the cluster keeps policies sorted by
+ * namespace, then name (finalize), and namespaces numbered in name order,
+ * so they are one run, found by binary search instead of a pass over every
+ * policy per plan.
+ */
+static const struct ns_policies *ns_policies(struct builder *b, const struct nw_namespace *ns)
+{
+	struct ns_policies *r = &b->ns_policies[ns->idx];
+	struct nw_policy *const *v = b->c->policies.v;
+	size_t lo = 0, hi = b->c->policies.n, first;
+
+	if (r->found)
+		return r;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid]->ns->idx < ns->idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	for (hi = b->c->policies.n; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid]->ns->idx <= ns->idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	r->v = v + first;
+	r->n = lo - first;
+	r->found = true;
+	return r;
+}
+
 static void build_pod_chain(struct builder *b, struct nw_plan_pod *lp, enum nw_dir dir)
 {
 	const struct nw_pod *pod = lp->pod;
@@ -1362,8 +1397,10 @@ static void build_pod_chain(struct builder *b, struct nw_plan_pod *lp, enum nw_d
 	struct nw_pchain *ch;
 	struct nw_prule *r;
 
-	for (size_t i = 0; i < b->ns_policies[pod->ns->idx].n; i++) {
-		const struct nw_policy *p = b->ns_policies[pod->ns->idx].v[i];
+	const struct ns_policies *nsp = ns_policies(b, pod->ns);
+
+	for (size_t i = 0; i < nsp->n; i++) {
+		const struct nw_policy *p = nsp->v[i];
 
 		if ((dir == NW_INGRESS ? p->ingress : p->egress) && nw_policy_selects(p, pod))
 			nw_vec_push(&pols, p);
@@ -1415,21 +1452,7 @@ static int chain_cmp(const void *a, const void *b)
 
 static int elem_cmp(const void *a, const void *b)
 {
-	const struct nw_pelem *x = a, *y = b;
-	int r;
-
-	if (x->ifname != y->ifname) {
-		r = strcmp(x->ifname ? x->ifname : "", y->ifname ? y->ifname : "");
-		if (r)
-			return r;
-	}
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	if (x->proto_lo != y->proto_lo)
-		return x->proto_lo < y->proto_lo ? -1 : 1;
-	if (x->port_lo != y->port_lo)
-		return x->port_lo < y->port_lo ? -1 : 1;
-	return 0;
+	return nw_elem_key_cmp(a, b);
 }
 
 /* Address groups from the resolver arrive sorted: skip the sort (a pass, not n log n). */
@@ -1453,26 +1476,15 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 	b.o = opts;
 	/* Families: IPv4 always; IPv6 when the cluster uses it anywhere. */
 	b.fam[4] = true;
-	b.fam[6] = nw_cluster_has_family(c, 6);
+	b.fam[6] = nw_cluster_has_family(c, 6) || c->v6_block_policies > 0;
 	for (size_t i = 0; i < opts->n_pod_cidrs; i++)
 		if (opts->pod_cidrs[i].addr.family == 6)
 			b.fam[6] = true;
-	for (size_t i = 0; i < c->policies.n && !b.fam[6]; i++) {
-		const struct nw_policy *p = c->policies.v[i];
-		for (uint32_t r = 0; r < p->n_in + p->n_eg && !b.fam[6]; r++) {
-			const struct nw_rule *rule = r < p->n_in ? &p->in_rules[r] : &p->eg_rules[r - p->n_in];
-			for (uint32_t k = 0; k < rule->n_peers; k++)
-				if (rule->peers[k].ipblock && rule->peers[k].ipblock->ranges.family == 6)
-					b.fam[6] = true;
-		}
-	}
 	b.ns_pods = nw_xcalloc(c->namespaces.n + 1, sizeof(*b.ns_pods));
 	/* Groups scan the pods of each namespace, unless the resolver keeps them. */
 	for (size_t i = 0; i < c->pods.n && opts->resolver == NULL; i++)
 		nw_vec_push(&b.ns_pods[c->pods.v[i]->ns->idx], (const struct nw_pod *)c->pods.v[i]);
 	b.ns_policies = nw_xcalloc(c->namespaces.n + 1, sizeof(*b.ns_policies));
-	for (size_t i = 0; i < c->policies.n; i++)
-		nw_vec_push(&b.ns_policies[c->policies.v[i]->ns->idx], (const struct nw_policy *)c->policies.v[i]);
 	b.used = nw_xcalloc(c->policies.n + 1, 1);
 	b.selected_local = nw_xcalloc(c->policies.n + 1, sizeof(*b.selected_local));
 
@@ -1495,8 +1507,10 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 	for (size_t i = 0; i < plan->pods.n; i++) {
 		struct nw_plan_pod *lp = &plan->pods.v[i];
 
-		for (size_t k = 0; k < b.ns_policies[lp->pod->ns->idx].n; k++) {
-			const struct nw_policy *p = b.ns_policies[lp->pod->ns->idx].v[k];
+		const struct ns_policies *nsp = ns_policies(&b, lp->pod->ns);
+
+		for (size_t k = 0; k < nsp->n; k++) {
+			const struct nw_policy *p = nsp->v[k];
 			if (!nw_policy_selects(p, lp->pod))
 				continue;
 			if (p->ingress)
@@ -1569,7 +1583,6 @@ int nw_plan_build(struct nw_plan *plan, const struct nw_cluster *c, const struct
 	nw_plan_seal(plan);
 	for (size_t i = 0; i < c->namespaces.n; i++) {
 		nw_vec_free(&b.ns_pods[i]);
-		nw_vec_free(&b.ns_policies[i]);
 	}
 	free(b.ns_policies);
 	for (size_t i = 0; i < c->policies.n; i++)

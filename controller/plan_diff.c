@@ -13,25 +13,9 @@ static int str_cmp(const char *a, const char *b)
 	return strcmp(a ? a : "", b ? b : "");
 }
 
-/* The order nw_plan_build sorts elements in; equal keys are the same element. */
-static int key_cmp(const struct nw_pelem *x, const struct nw_pelem *y)
-{
-	int r = str_cmp(x->ifname, y->ifname);
-
-	if (r)
-		return r;
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	if (x->proto_lo != y->proto_lo)
-		return x->proto_lo < y->proto_lo ? -1 : 1;
-	if (x->port_lo != y->port_lo)
-		return x->port_lo < y->port_lo ? -1 : 1;
-	return 0;
-}
-
 static bool elem_same(const struct nw_pelem *x, const struct nw_pelem *y)
 {
-	return key_cmp(x, y) == 0 && x->hi == y->hi && x->proto_hi == y->proto_hi && x->port_hi == y->port_hi &&
+	return nw_elem_key_cmp(x, y) == 0 && x->hi == y->hi && x->proto_hi == y->proto_hi && x->port_hi == y->port_hi &&
 	       x->verdict == y->verdict && str_cmp(x->chain, y->chain) == 0;
 }
 
@@ -67,7 +51,7 @@ static void diff_elems(const struct nw_pset *o, const struct nw_pset *n, struct 
 	while (i < o->elems.n || j < n->elems.n) {
 		const struct nw_pelem *x = i < o->elems.n ? &o->elems.v[i] : NULL;
 		const struct nw_pelem *y = j < n->elems.n ? &n->elems.v[j] : NULL;
-		int c = x == NULL ? 1 : y == NULL ? -1 : key_cmp(x, y);
+		int c = x == NULL ? 1 : y == NULL ? -1 : nw_elem_key_cmp(x, y);
 
 		if (c < 0) {
 			nw_vec_push(&d->elems_del, ((struct nw_elem_change){ o, x }));
@@ -84,6 +68,20 @@ static void diff_elems(const struct nw_pset *o, const struct nw_pset *n, struct 
 			j++;
 		}
 	}
+}
+
+/* new's elements are old's with a change the resolver recorded (old's digest and size tell). */
+static bool derived_from(const struct nw_elem_blob *new, const struct nw_elem_blob *old)
+{
+	return new != NULL && old != NULL && new->derived && new->base_n == old->n && new->base_digest == old->digest;
+}
+
+static void diff_change(const struct nw_pset *o, const struct nw_pset *n, struct nw_plan_diff *d)
+{
+	for (size_t k = 0; k < n->blob->n_removed; k++)
+		nw_vec_push(&d->elems_del, ((struct nw_elem_change){ o, &n->blob->removed[k] }));
+	for (size_t k = 0; k < n->blob->n_added; k++)
+		nw_vec_push(&d->elems_add, ((struct nw_elem_change){ n, &n->blob->added[k] }));
 }
 
 void nw_plan_diff(const struct nw_plan *old, const struct nw_plan *new, struct nw_plan_diff *d)
@@ -106,8 +104,12 @@ void nw_plan_diff(const struct nw_plan *old, const struct nw_plan *new, struct n
 			if (x->type != y->type) {
 				nw_vec_push(&d->sets_del, x);
 				nw_vec_push(&d->sets_add, y);
-			} else if (x->blob == NULL || x->blob != y->blob) {
-				diff_elems(x, y, d); /* the same borrowed elements: nothing to compare */
+			} else if (x->blob != NULL && x->blob == y->blob) {
+				/* the same borrowed elements: nothing to compare */
+			} else if (derived_from(y->blob, x->blob)) {
+				diff_change(x, y, d);
+			} else {
+				diff_elems(x, y, d);
 			}
 			i++;
 			j++;

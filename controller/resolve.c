@@ -57,18 +57,25 @@ static size_t lower_bound(const struct nw_rgroup *g, const struct nw_rmember *m)
 	return lo;
 }
 
-static void changed(struct nw_rgroup *g)
+static void changed(struct nw_rgroup *g, nw_u128 addr)
 {
-	nw_elem_blob_unref(g->elems);
-	g->elems = NULL;
+	if (g->elems == NULL || g->rebuild)
+		return;
+	/* Past a quarter of the group, making the elements again is cheaper than following the change. */
+	if (g->touched.n >= g->members.n / 4 + 16) {
+		g->rebuild = true;
+		g->touched.n = 0;
+		return;
+	}
+	nw_vec_push(&g->touched, addr);
 }
 
 static void insert(struct nw_rgroup *g, const struct nw_pod *p)
 {
-	changed(g);
 	struct nw_rmember m = { nw_pod_addr(p, g->family)->v, p };
 	size_t at = lower_bound(g, &m);
 
+	changed(g, m.addr);
 	if (g->members.n == g->members.cap)
 		nw_vec_reserve(&g->members, g->members.n + 1);
 	memmove(&g->members.v[at + 1], &g->members.v[at], (g->members.n - at) * sizeof(m));
@@ -88,7 +95,7 @@ static void erase(struct nw_rgroup *g, const struct nw_pod *p)
 	m.pod = p;
 	at = lower_bound(g, &m);
 	if (at < g->members.n && g->members.v[at].pod == p) {
-		changed(g);
+		changed(g, m.addr);
 		memmove(&g->members.v[at], &g->members.v[at + 1], (g->members.n - at - 1) * sizeof(m));
 		g->members.n--;
 	}
@@ -96,7 +103,7 @@ static void erase(struct nw_rgroup *g, const struct nw_pod *p)
 
 static void rescan(struct nw_resolver *r, struct nw_rgroup *g)
 {
-	changed(g);
+	g->rebuild = true;
 	g->members.n = 0;
 	for (size_t i = 0; i < r->c->pods.n; i++) {
 		const struct nw_pod *p = r->c->pods.v[i];
@@ -161,6 +168,7 @@ static void group_free(struct nw_rgroup *g)
 	free(g->peers);
 	free(g->key);
 	nw_vec_free(&g->members);
+	nw_vec_free(&g->touched);
 	nw_elem_blob_unref(g->elems);
 	free(g);
 }
@@ -216,14 +224,53 @@ const struct nw_rgroup *nw_resolver_group(struct nw_resolver *r, const struct nw
 	return g;
 }
 
-struct nw_elem_blob *nw_resolver_group_elems(struct nw_resolver *r, const struct nw_rgroup *cg)
+static bool has_member(const struct nw_rgroup *g, nw_u128 addr)
 {
-	struct nw_rgroup *g = (struct nw_rgroup *)cg; /* the cache is the resolver's to fill */
-	NW_VEC(struct nw_pelem) v = { 0 };
+	struct nw_rmember m = { addr, NULL };
+	size_t at = lower_bound(g, &m);
 
-	(void)r;
-	if (g->elems != NULL)
-		return g->elems;
+	return at < g->members.n && g->members.v[at].addr == addr;
+}
+
+static int u128_cmp(const void *a, const void *b)
+{
+	nw_u128 x = *(const nw_u128 *)a, y = *(const nw_u128 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The previous elements with the addresses touched since: an element is there while a member has its address. */
+static struct nw_elem_blob *derive(struct nw_rgroup *g)
+{
+	NW_VEC(struct nw_pelem) add = { 0 }, del = { 0 };
+	struct nw_elem_blob *b;
+
+	nw_sort(g->touched.v, g->touched.n, sizeof(*g->touched.v), u128_cmp);
+	for (size_t i = 0; i < g->touched.n; i++) {
+		struct nw_pelem e = { 0 };
+		bool was, is;
+
+		if (i > 0 && g->touched.v[i] == g->touched.v[i - 1])
+			continue;
+		e.lo = e.hi = g->touched.v[i];
+		was = nw_elem_blob_has(g->elems, &e);
+		is = has_member(g, e.lo);
+		if (is && !was)
+			nw_vec_push(&add, e);
+		else if (was && !is)
+			nw_vec_push(&del, e);
+	}
+	b = nw_elem_blob_derive(g->elems, add.v, add.n, del.v, del.n);
+	nw_vec_free(&add);
+	nw_vec_free(&del);
+	return b;
+}
+
+static struct nw_elem_blob *build(const struct nw_rgroup *g)
+{
+	NW_VEC(struct nw_pelem) v = { 0 };
+	struct nw_elem_blob *b;
+
 	nw_vec_reserve(&v, g->members.n + 1);
 	for (size_t i = 0; i < g->members.n; i++) {
 		struct nw_pelem e = { 0 };
@@ -234,9 +281,26 @@ struct nw_elem_blob *nw_resolver_group_elems(struct nw_resolver *r, const struct
 		e.lo = e.hi = g->members.v[i].addr;
 		nw_vec_push(&v, e);
 	}
-	g->elems = nw_elem_blob_new(v.v, v.n);
+	b = nw_elem_blob_new(v.v, v.n);
 	nw_vec_free(&v);
-	return g->elems;
+	return b;
+}
+
+struct nw_elem_blob *nw_resolver_group_elems(struct nw_resolver *r, const struct nw_rgroup *cg)
+{
+	struct nw_rgroup *g = (struct nw_rgroup *)cg; /* the cache is the resolver's to fill */
+	struct nw_elem_blob *b;
+
+	(void)r;
+	if (g->elems != NULL && !g->rebuild && g->touched.n == 0)
+		return g->elems;
+	/* After a few pod events: derived, and a diff against the previous elements costs the change. */
+	b = g->elems != NULL && !g->rebuild ? derive(g) : build(g);
+	nw_elem_blob_unref(g->elems);
+	g->elems = b;
+	g->touched.n = 0;
+	g->rebuild = false;
+	return b;
 }
 
 void nw_resolver_sweep(struct nw_resolver *r)

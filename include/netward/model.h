@@ -209,6 +209,12 @@ struct nw_cluster {
 	NW_VEC(char *) skipped;
 	bool finalized;
 	/*
+	 * A finalize linked pods to workloads (and may have made synthetic
+	 * pods): the next one must undo that first. The agent's model has no
+	 * workloads, and so skips two passes over every pod.
+	 */
+	bool workloads_linked;
+	/*
 	 * What finalize must redo: pods, policies and services are sorted up to
 	 * *_sorted (entries after it were appended since), and their idx numbers
 	 * are right below *_renumber. Adds append; removals keep the order.
@@ -216,6 +222,8 @@ struct nw_cluster {
 	size_t pods_sorted, pods_renumber, policies_sorted, policies_renumber, services_sorted;
 	/* Addresses held by pods, per family (index 4 and 6). */
 	size_t addrs[7];
+	/* Policies with an IPv6 ipBlock (they put IPv6 in a node's table). */
+	size_t v6_block_policies;
 	/* The /16 (IPv4) and /64 (IPv6) ranges pod addresses fall in, with counts. */
 	NW_VEC(struct nw_prefix_count { struct nw_addr net; size_t pods; }) pod_ranges;
 	/*

@@ -72,15 +72,34 @@ struct nw_pelem {
  */
 struct nw_elem_blob {
 	size_t refs;
-	uint64_t digest; /* of the elements, as nw_plan_seal takes it */
+	uint64_t digest; /* nw_elems_digest() of the elements */
 	size_t n;
+	/*
+	 * A blob derived from another (a pod event's change to a group) keeps
+	 * the change and the other's digest and size: a diff against a set with
+	 * those elements costs the change, not the set.
+	 */
+	bool derived;
+	uint64_t base_digest;
+	size_t base_n, n_added, n_removed;
+	const struct nw_pelem *added, *removed; /* in canonical order */
 	struct nw_pelem v[];
 };
 struct nw_elem_blob *nw_elem_blob_new(const struct nw_pelem *v, size_t n);
+/*
+ * base with the elements of add (not in base) added and those of del (in
+ * base) removed, both in canonical order. O(changes x log n) plus one copy.
+ */
+struct nw_elem_blob *nw_elem_blob_derive(const struct nw_elem_blob *base, const struct nw_pelem *add, size_t n_add,
+					 const struct nw_pelem *del, size_t n_del);
+/* Whether b holds an element with e's key. O(log n). */
+bool nw_elem_blob_has(const struct nw_elem_blob *b, const struct nw_pelem *e);
 struct nw_elem_blob *nw_elem_blob_ref(struct nw_elem_blob *b);
 void nw_elem_blob_unref(struct nw_elem_blob *b);
-/* The digest of a sorted element array (what a set contributes to the plan's). */
+/* The digest of a set's elements (what a set contributes to the plan's); order-independent. */
 uint64_t nw_elems_digest(const struct nw_pelem *v, size_t n);
+/* The canonical order of set elements; equal keys are the same element. */
+int nw_elem_key_cmp(const struct nw_pelem *x, const struct nw_pelem *y);
 
 struct nw_pset {
 	const char *name;
@@ -233,8 +252,8 @@ size_t nw_plan_elem_count(const struct nw_plan *p);
  * Each entry points into one of the two plans (which must outlive it).
  */
 struct nw_elem_change {
-	const struct nw_pset *set; /* the set in the plan that holds elem */
-	const struct nw_pelem *elem;
+	const struct nw_pset *set;     /* in the new plan for an addition, the old one for a deletion */
+	const struct nw_pelem *elem; /* held by either plan, which must outlive the diff */
 };
 
 struct nw_plan_diff {

@@ -30,7 +30,14 @@ struct nw_rgroup {
 	const char *ns; /* the policy's namespace (for peers without a namespaceSelector), interned */
 	bool ns_selectors, stale;
 	uint64_t used;
-	struct nw_elem_blob *elems; /* the members as set elements; NULL when they changed */
+	/*
+	 * The members as set elements when they were last asked for, and the
+	 * addresses added or removed since (the next elements are derived from
+	 * these), or rebuild: made again from the members.
+	 */
+	struct nw_elem_blob *elems;
+	NW_VEC(nw_u128) touched;
+	bool rebuild;
 };
 
 struct nw_resolver;

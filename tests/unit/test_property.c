@@ -689,3 +689,86 @@ Test(property, plans_agree_with_pair_dispatched_by_port_ipv6, .timeout = 600)
 
 	run_plan_seeds(50001, 200, &o, 1);
 }
+
+static int pelem_cmp(const void *a, const void *b)
+{
+	return nw_elem_key_cmp(a, b);
+}
+
+/*
+ * Elements derived from a blob by a change (what the resolver does after pod
+ * events) equal the elements made whole, digest included; the change it
+ * records is exactly what was added and removed; a wrong change (adding what
+ * is there, removing what is not) still gives the right elements and digest,
+ * but no recorded change a diff could trust.
+ */
+Test(property, derived_blobs_equal_blobs_made_whole)
+{
+	struct rng r = { 90001 };
+
+	for (int round = 0; round < 2000; round++) {
+		bool in[64] = { false }, now[64];
+		NW_VEC(struct nw_pelem) base = { 0 }, add = { 0 }, del = { 0 }, want = { 0 };
+		bool wrong = chance(&r, 10);
+		struct nw_elem_blob *b0, *b1, *whole;
+
+		for (int a = 0; a < 64; a++)
+			if ((in[a] = chance(&r, 50))) {
+				struct nw_pelem e = { .lo = (nw_u128)a << 70 | (nw_u128)a, .hi = (nw_u128)a << 70 | (nw_u128)a };
+				nw_vec_push(&base, e);
+			}
+		memcpy(now, in, sizeof(in));
+		for (int a = 0; a < 64; a++) {
+			struct nw_pelem e = { .lo = (nw_u128)a << 70 | (nw_u128)a, .hi = (nw_u128)a << 70 | (nw_u128)a };
+
+			if (!chance(&r, 15))
+				continue;
+			if (in[a] != (wrong && chance(&r, 30))) {
+				nw_vec_push(&del, e);
+				now[a] = false;
+			} else {
+				nw_vec_push(&add, e);
+				now[a] = true;
+			}
+		}
+		for (int a = 0; a < 64; a++)
+			if (now[a]) {
+				struct nw_pelem e = { .lo = (nw_u128)a << 70 | (nw_u128)a, .hi = (nw_u128)a << 70 | (nw_u128)a };
+				nw_vec_push(&want, e);
+			}
+		b0 = nw_elem_blob_new(base.v, base.n);
+		b1 = nw_elem_blob_derive(b0, add.v, add.n, del.v, del.n);
+		whole = nw_elem_blob_new(want.v, want.n);
+		cr_assert_eq(b1->n, whole->n, "round %d", round);
+		for (size_t i = 0; i < whole->n; i++)
+			cr_assert_eq(pelem_cmp(&b1->v[i], &whole->v[i]), 0, "round %d, element %zu", round, i);
+		cr_assert_eq(b1->digest, whole->digest, "round %d", round);
+		if (b1->derived) {
+			cr_assert_eq(b1->base_n, b0->n);
+			cr_assert_eq(b1->base_digest, b0->digest);
+			cr_assert_eq(b1->n_added, add.n, "round %d", round);
+			cr_assert_eq(b1->n_removed, del.n, "round %d", round);
+			for (size_t i = 0; i < add.n; i++)
+				cr_assert_eq(pelem_cmp(&b1->added[i], &add.v[i]), 0);
+			for (size_t i = 0; i < del.n; i++)
+				cr_assert_eq(pelem_cmp(&b1->removed[i], &del.v[i]), 0);
+		} else {
+			cr_assert(wrong, "round %d: a right change is recorded", round);
+		}
+		/* The digest does not depend on where the elements came from, nor on their order. */
+		nw_sort(want.v, want.n, sizeof(*want.v), pelem_cmp);
+		if (want.n > 1) {
+			struct nw_pelem t = want.v[0];
+			want.v[0] = want.v[want.n - 1];
+			want.v[want.n - 1] = t;
+		}
+		cr_assert_eq(nw_elems_digest(want.v, want.n), whole->digest);
+		nw_elem_blob_unref(b0);
+		nw_elem_blob_unref(b1);
+		nw_elem_blob_unref(whole);
+		nw_vec_free(&base);
+		nw_vec_free(&add);
+		nw_vec_free(&del);
+		nw_vec_free(&want);
+	}
+}

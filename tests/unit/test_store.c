@@ -309,11 +309,52 @@ Test(store, model_stays_consistent_under_churn)
 
 #include <netward/resolve.h>
 
+static int str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The element changes of a diff as sorted text lines ("+set lo-hi"), to compare two diffs. */
+static void diff_elems_text(const struct nw_plan_diff *d, struct nw_buf *out)
+{
+	NW_VEC(char *) lines = { 0 };
+
+	for (int add = 0; add < 2; add++) {
+		const struct nw_elem_change *v = add ? d->elems_add.v : d->elems_del.v;
+		size_t n = add ? d->elems_add.n : d->elems_del.n;
+
+		for (size_t i = 0; i < n; i++)
+			nw_vec_push(&lines, nw_xasprintf("%c%s %llx-%llx %s\n", add ? '+' : '-', v[i].set->name,
+							 (unsigned long long)v[i].elem->lo, (unsigned long long)v[i].elem->hi,
+							 v[i].elem->ifname ? v[i].elem->ifname : ""));
+	}
+	nw_sort(lines.v, lines.n, sizeof(*lines.v), str_ptr_cmp);
+	for (size_t i = 0; i < lines.n; i++) {
+		nw_buf_puts(out, lines.v[i]);
+		free(lines.v[i]);
+	}
+	nw_vec_free(&lines);
+}
+
+static size_t derived_sets(const struct nw_plan *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->sets.n; i++)
+		n += p->sets.v[i].blob != NULL && p->sets.v[i].blob->derived;
+	return n;
+}
+
 /* Plans built with the resolver's cached groups equal plans built afresh,
- * through pod churn, relabelling, namespace label changes and policy edits. */
+ * through pod churn, relabelling, namespace label changes and policy edits;
+ * and the diff from the previous plan, which for groups that pod events
+ * changed comes from the change the resolver recorded, equals the diff of
+ * the fresh plans, which compares every element. */
 Test(store, resolver_plans_equal_fresh_plans)
 {
 	struct nw_resolver *res = nw_resolver_new(&st.c);
+	struct nw_plan prev_fresh = { 0 }, prev_cached = { 0 };
+	size_t derived = 0, changes = 0;
 	uint64_t seed = 11;
 	const char *policies[] = {
 		"{\"metadata\":{\"name\":\"p1\",\"namespace\":\"a\"},\"spec\":{\"podSelector\":{\"matchLabels\":{\"v\":\"0\"}},"
@@ -371,15 +412,37 @@ Test(store, resolver_plans_equal_fresh_plans)
 			nw_plan_format_nft(&cached, false, &b);
 			cr_assert_str_eq(b.s, a.s, "step %d", step);
 			cr_assert_eq(nw_plan_digest(&cached), nw_plan_digest(&fresh));
+			if (step > 0) {
+				struct nw_plan_diff df, dc;
+				struct nw_buf ta = { 0 }, tb = { 0 };
+
+				nw_plan_diff(&prev_fresh, &fresh, &df);
+				nw_plan_diff(&prev_cached, &cached, &dc);
+				diff_elems_text(&df, &ta);
+				diff_elems_text(&dc, &tb);
+				cr_assert_str_eq(tb.s ? tb.s : "", ta.s ? ta.s : "", "step %d", step);
+				changes += df.elems_add.n + df.elems_del.n;
+				nw_plan_diff_free(&df);
+				nw_plan_diff_free(&dc);
+				nw_buf_free(&ta);
+				nw_buf_free(&tb);
+			}
+			derived += derived_sets(&cached);
 			nw_buf_free(&a);
 			nw_buf_free(&b);
-			nw_plan_free(&fresh);
-			nw_plan_free(&cached);
+			nw_plan_free(&prev_fresh);
+			nw_plan_free(&prev_cached);
+			prev_fresh = fresh;
+			prev_cached = cached;
 			nw_vec_free(&locals);
 		}
 	}
 	cr_assert_gt(nw_resolver_stats(res).hits, 0);
 	cr_assert_gt(nw_resolver_stats(res).updates, 0);
+	cr_assert_gt(derived, 0, "some groups' elements were derived from a change");
+	cr_assert_gt(changes, 0);
+	nw_plan_free(&prev_fresh);
+	nw_plan_free(&prev_cached);
 	nw_resolver_free(res);
 }
 
