@@ -149,19 +149,31 @@ static void remove_ns(void)
 		nw_netns_delete(ns_name);
 }
 
+static int local_cmp(const void *a, const void *b)
+{
+	const struct nw_plan_local *x = a, *y = b;
+	int r = strcmp(x->pod->ns->name, y->pod->ns->name);
+
+	return r ? r : strcmp(x->pod->name, y->pod->name);
+}
+
+/* The node's pods as the agent takes them: from the model's node index, sorted by name. */
 static void locals_of(const struct nw_cluster *c, struct nw_plan_local **out, size_t *n, char (**names)[NW_IFNAMSIZ])
 {
 	NW_VEC(struct nw_plan_local) v = { 0 };
+	size_t n_mine;
+	struct nw_pod *const *mine = nw_cluster_node_pods(c, node_name, &n_mine);
 
-	*names = nw_xcalloc(c->pods.n + 1, NW_IFNAMSIZ);
-	for (size_t i = 0; i < c->pods.n; i++) {
-		const struct nw_pod *p = c->pods.v[i];
+	*names = nw_xcalloc(n_mine + 1, NW_IFNAMSIZ);
+	for (size_t i = 0; i < n_mine; i++) {
+		const struct nw_pod *p = mine[i];
 
-		if (p->host_network || p->node == NULL || strcmp(p->node, node_name) != 0)
+		if (p->host_network)
 			continue;
 		nw_pod_ifname(p, (*names)[i]);
 		nw_vec_push(&v, ((struct nw_plan_local){ p, (*names)[i] }));
 	}
+	nw_sort(v.v, v.n, sizeof(*v.v), local_cmp);
 	*out = v.v;
 	*n = v.n;
 }

@@ -15,12 +15,14 @@
 # and every pod event (it rewrites the whole filter table and every set).
 #
 #   bench/bench_enforcer.sh [--quick] [--runs N] [--no-large] [--no-iptables]
-#                           [--build DIR] [--md FILE] [--kv FILE]
+#                           [--only CELLS] [--build DIR] [--md FILE] [--kv FILE]
 #
 # --quick: 200 pods / 100 policies only (CI smoke run). --no-large: skip the
-# 150k-pod clusters. --kv: also write every result as cp.PODS.POLICIES.KEY=VALUE
-# lines (bench/run reads them). Needs root. Exit 0 when every run completed, 1 when one
-# failed, 2 on set-up errors. Timings never fail the script.
+# 150k-pod clusters. --only: the grid cells named, as PODS/POLICIES separated
+# by commas (for example 10k/10000,150k/100). --kv: also write every result as
+# cp.PODS.POLICIES.KEY=VALUE lines (bench/run reads them). Needs root. Exit 0
+# when every run completed, 1 when one failed, 2 on set-up errors. Timings
+# never fail the script.
 set -u -o pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,6 +33,7 @@ quick=0
 large=1
 ipt=1
 md_out=
+only=
 kv_out=/dev/null
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -38,10 +41,11 @@ while [ $# -gt 0 ]; do
 	--runs) runs=${2:?--runs needs a number}; shift ;;
 	--no-large) large=0 ;;
 	--no-iptables) ipt=0 ;;
+	--only) only=${2:?--only needs a list of cells, like 10k/10000,150k/100}; shift ;;
 	--build) build=${2:?--build needs a directory}; shift ;;
 	--md) md_out=${2:?--md needs a file}; shift ;;
 	--kv) kv_out=${2:?--kv needs a file}; shift ;;
-	-h|--help) sed -n '4,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '4,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench_enforcer.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -93,6 +97,7 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "netward enforcer benchmark: $runs runs per step; load average $load_start" >&2
 for s in "${sizes[@]}"; do
 	IFS='|' read -r name args pol <<<"$s"
+	[ -n "$only" ] && [[ ",$only," != *",$name/$pol,"* ]] && continue
 	dir="$root/bench/out/cp-$name-$pol"
 	# shellcheck disable=SC2086
 	if [ ! -f "$dir/bench-info.env" ] || ! grep -qF -- "$args --policies $pol --seed 1 --chunk" "$dir/bench-info.env"; then
