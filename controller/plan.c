@@ -1378,8 +1378,8 @@ static const struct ns_policies *ns_policies(struct builder *b, const struct nw_
 		else
 			hi = mid;
 	}
-	r->v = v + first;
 	r->n = lo - first;
+	r->v = r->n ? v + first : NULL; /* v is NULL in a cluster without policies */
 	r->found = true;
 	return r;
 }
