@@ -1355,31 +1355,31 @@ static const struct combo *dispatch_for(struct builder *b, const struct nw_pod *
  * so they are one run, found by binary search instead of a pass over every
  * policy per plan.
  */
+/* How many of the cluster's policies are in namespaces numbered below ns_idx. */
+static size_t policies_before(const struct nw_cluster *c, uint32_t ns_idx)
+{
+	size_t lo = 0, hi = c->policies.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->policies.v[mid]->ns->idx < ns_idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static const struct ns_policies *ns_policies(struct builder *b, const struct nw_namespace *ns)
 {
 	struct ns_policies *r = &b->ns_policies[ns->idx];
-	struct nw_policy *const *v = b->c->policies.v;
-	size_t lo = 0, hi = b->c->policies.n, first;
+	size_t first;
 
 	if (r->found)
 		return r;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v[mid]->ns->idx < ns->idx)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	first = lo;
-	for (hi = b->c->policies.n; lo < hi;) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v[mid]->ns->idx <= ns->idx)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	r->n = lo - first;
-	r->v = r->n ? v + first : NULL; /* v is NULL in a cluster without policies */
+	first = policies_before(b->c, ns->idx);
+	r->n = policies_before(b->c, ns->idx + 1) - first;
+	r->v = r->n ? b->c->policies.v + first : NULL; /* policies.v is NULL in a cluster without policies */
 	r->found = true;
 	return r;
 }

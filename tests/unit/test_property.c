@@ -695,6 +695,14 @@ static int pelem_cmp(const void *a, const void *b)
 	return nw_elem_key_cmp(a, b);
 }
 
+/* Address a of 64 as a set element (both halves of the 128 bits set). */
+static struct nw_pelem addr_elem(int a)
+{
+	nw_u128 v = (nw_u128)a << 70 | (nw_u128)a;
+
+	return (struct nw_pelem){ .lo = v, .hi = v };
+}
+
 /*
  * Elements derived from a blob by a change (what the resolver does after pod
  * events) equal the elements made whole, digest included; the change it
@@ -713,29 +721,24 @@ Test(property, derived_blobs_equal_blobs_made_whole)
 		struct nw_elem_blob *b0, *b1, *whole;
 
 		for (int a = 0; a < 64; a++)
-			if ((in[a] = chance(&r, 50))) {
-				struct nw_pelem e = { .lo = (nw_u128)a << 70 | (nw_u128)a, .hi = (nw_u128)a << 70 | (nw_u128)a };
-				nw_vec_push(&base, e);
-			}
+			if ((in[a] = chance(&r, 50)))
+				nw_vec_push(&base, addr_elem(a));
 		memcpy(now, in, sizeof(in));
 		for (int a = 0; a < 64; a++) {
-			struct nw_pelem e = { .lo = (nw_u128)a << 70 | (nw_u128)a, .hi = (nw_u128)a << 70 | (nw_u128)a };
-
 			if (!chance(&r, 15))
 				continue;
+			/* A wrong change removes what is absent or adds what is there. */
 			if (in[a] != (wrong && chance(&r, 30))) {
-				nw_vec_push(&del, e);
+				nw_vec_push(&del, addr_elem(a));
 				now[a] = false;
 			} else {
-				nw_vec_push(&add, e);
+				nw_vec_push(&add, addr_elem(a));
 				now[a] = true;
 			}
 		}
 		for (int a = 0; a < 64; a++)
-			if (now[a]) {
-				struct nw_pelem e = { .lo = (nw_u128)a << 70 | (nw_u128)a, .hi = (nw_u128)a << 70 | (nw_u128)a };
-				nw_vec_push(&want, e);
-			}
+			if (now[a])
+				nw_vec_push(&want, addr_elem(a));
 		b0 = nw_elem_blob_new(base.v, base.n);
 		b1 = nw_elem_blob_derive(b0, add.v, add.n, del.v, del.n);
 		whole = nw_elem_blob_new(want.v, want.n);
