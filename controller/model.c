@@ -665,17 +665,35 @@ static void vec_remove_ptr(void **v, size_t *n, uint32_t hint, const void *x)
 		v[i] = v[--*n];
 }
 
+static int pod_cmp(const void *a, const void *b);
+static int pol_cmp(const void *a, const void *b);
+static int svc_cmp(const void *a, const void *b);
+
 /*
- * The same, keeping the order: a vector sorted up to *sorted stays so (one
- * less), and its numbering is right below *renumber.
+ * The same, keeping the order: a vector sorted (by cmp) up to *sorted stays
+ * so (one less), and its numbering is right below *renumber. Without a
+ * right hint x is found by binary search in the sorted part, else in the
+ * rest (appended since).
  */
 static void vec_remove_ptr_ordered(void **v, size_t *n, uint32_t hint, const void *x, size_t *sorted,
-				   size_t *renumber)
+				   size_t *renumber, int (*cmp)(const void *, const void *))
 {
-	size_t i = hint < *n && v[hint] == x ? hint : 0;
+	size_t i = hint, lo = 0, hi = *sorted;
 
-	while (i < *n && v[i] != x)
-		i++;
+	if (i >= *n || v[i] != x) {
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (cmp(&v[mid], &x) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (i = lo; i < *sorted && v[i] != x && cmp(&v[i], &x) == 0; i++)
+			; /* among equals */
+		if (i >= *sorted || v[i] != x)
+			for (i = *sorted; i < *n && v[i] != x; i++)
+				;
+	}
 	if (i < *n) {
 		memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof(*v));
 		--*n;
@@ -693,7 +711,8 @@ bool nw_cluster_remove_pod(struct nw_cluster *c, const char *ns, const char *nam
 
 	if (p == NULL)
 		return false;
-	vec_remove_ptr_ordered((void **)c->pods.v, &c->pods.n, p->idx, p, &c->pods_sorted, &c->pods_renumber);
+	vec_remove_ptr_ordered((void **)c->pods.v, &c->pods.n, p->idx, p, &c->pods_sorted, &c->pods_renumber,
+			       pod_cmp);
 	unlink_pod(c, p);
 	nw_pod_free(p);
 	c->finalized = false;
@@ -726,7 +745,8 @@ bool nw_cluster_remove_service(struct nw_cluster *c, const char *ns, const char 
 
 	if (s == NULL)
 		return false;
-	vec_remove_ptr_ordered((void **)c->services.v, &c->services.n, UINT32_MAX, s, &c->services_sorted, NULL);
+	vec_remove_ptr_ordered((void **)c->services.v, &c->services.n, UINT32_MAX, s, &c->services_sorted, NULL,
+			       svc_cmp);
 	nw_service_free(s);
 	c->finalized = false;
 	return true;
@@ -740,7 +760,7 @@ bool nw_cluster_remove_policy(struct nw_cluster *c, const char *ns, const char *
 	if (p == NULL)
 		return false;
 	vec_remove_ptr_ordered((void **)c->policies.v, &c->policies.n, p->idx, p, &c->policies_sorted,
-			       &c->policies_renumber);
+			       &c->policies_renumber, pol_cmp);
 	c->v6_block_policies -= has_v6_block(p);
 	nw_policy_free(p);
 	c->finalized = false;
@@ -1278,7 +1298,7 @@ sort:
 		nw_sort((*w)->members.v, (*w)->members.n, sizeof(*(*w)->members.v), pod_cmp);
 	for (size_t i = 0; i < c->namespaces.n; i++)
 		c->namespaces.v[i]->idx = (uint32_t)i;
-	for (size_t i = c->pods_renumber; i < c->pods.n; i++)
+	for (size_t i = c->pods_unnumbered ? c->pods.n : c->pods_renumber; i < c->pods.n; i++)
 		c->pods.v[i]->idx = (uint32_t)i;
 	for (size_t i = c->policies_renumber; i < c->policies.n; i++)
 		c->policies.v[i]->idx = (uint32_t)i;

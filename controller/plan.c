@@ -540,9 +540,6 @@ static struct group *group_of(struct builder *b, const struct nw_policy *p, cons
 		const struct nw_rgroup *rg = nw_resolver_group(b->o->resolver, p, r, family, peers_text);
 
 		set->blob = nw_elem_blob_ref(nw_resolver_group_elems(b->o->resolver, rg));
-		set->elems.v = set->blob->v;
-		set->elems.n = set->blob->n;
-		set->elems.cap = 0;
 		g->rgroup = rg;
 		nw_buf_free(&k);
 		return g;
@@ -1678,8 +1675,15 @@ size_t nw_plan_elem_count(const struct nw_plan *p)
 	size_t n = 0;
 
 	for (size_t i = 0; i < p->sets.n; i++)
-		n += p->sets.v[i].elems.n;
+		n += p->sets.v[i].blob != NULL ? p->sets.v[i].blob->n : p->sets.v[i].elems.n; /* not made flat */
 	return n;
+}
+
+struct nw_pelems nw_pset_elems(const struct nw_pset *set)
+{
+	if (set->blob != NULL)
+		return (struct nw_pelems){ nw_elem_blob_elems(set->blob), set->blob->n };
+	return (struct nw_pelems){ set->elems.v, set->elems.n };
 }
 
 const struct nw_plan_pod *nw_plan_pod_by_addr(const struct nw_plan *p, const struct nw_addr *a)

@@ -46,11 +46,12 @@ static bool chain_same(const struct nw_pchain *x, const struct nw_pchain *y)
 
 static void diff_elems(const struct nw_pset *o, const struct nw_pset *n, struct nw_plan_diff *d)
 {
+	struct nw_pelems ov = nw_pset_elems(o), nv = nw_pset_elems(n);
 	size_t i = 0, j = 0;
 
-	while (i < o->elems.n || j < n->elems.n) {
-		const struct nw_pelem *x = i < o->elems.n ? &o->elems.v[i] : NULL;
-		const struct nw_pelem *y = j < n->elems.n ? &n->elems.v[j] : NULL;
+	while (i < ov.n || j < nv.n) {
+		const struct nw_pelem *x = i < ov.n ? &ov.v[i] : NULL;
+		const struct nw_pelem *y = j < nv.n ? &nv.v[j] : NULL;
 		int c = x == NULL ? 1 : y == NULL ? -1 : nw_elem_key_cmp(x, y);
 
 		if (c < 0) {

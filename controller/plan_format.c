@@ -281,6 +281,7 @@ static void format_nft(const struct nw_plan *p, bool replace, struct nw_buf *out
 		nw_buf_printf(out, "\tcounter %s {\n\t}\n\n", p->counters.v[i]);
 	for (size_t i = 0; i < p->sets.n; i++) {
 		const struct nw_pset *set = &p->sets.v[i];
+		struct nw_pelems elems = nw_pset_elems(set);
 
 		nw_buf_printf(out, "\t%s %s {\n\t\ttype %s\n", nw_set_type_is_map(set->type) ? "map" : "set", set->name,
 			      type_text(set->type));
@@ -291,12 +292,12 @@ static void format_nft(const struct nw_plan *p, bool replace, struct nw_buf *out
 			quoted(out, set->comment);
 			nw_buf_putc(out, '\n');
 		}
-		if (set->elems.n) {
+		if (elems.n) {
 			nw_buf_puts(out, "\t\telements = { ");
-			for (size_t k = 0; k < set->elems.n; k++) {
+			for (size_t k = 0; k < elems.n; k++) {
 				if (k)
 					nw_buf_puts(out, ",\n\t\t\t     ");
-				elem_text(set, &set->elems.v[k], out);
+				elem_text(set, &elems.v[k], out);
 			}
 			nw_buf_puts(out, " }\n");
 		}
@@ -371,7 +372,7 @@ static uint64_t hval(const void *v, size_t n, uint64_t h)
 	return mix(h, w);
 }
 
-static uint64_t elem_digest(const struct nw_pelem *e)
+uint64_t nw_elem_digest(const struct nw_pelem *e)
 {
 	uint64_t h = NW_HASH_INIT;
 
@@ -399,120 +400,8 @@ uint64_t nw_elems_digest(const struct nw_pelem *v, size_t n)
 	uint64_t sum = 0;
 
 	for (size_t k = 0; k < n; k++)
-		sum += elem_digest(&v[k]);
+		sum += nw_elem_digest(&v[k]);
 	return sum;
-}
-
-int nw_elem_key_cmp(const struct nw_pelem *x, const struct nw_pelem *y)
-{
-	if (x->ifname != y->ifname) {
-		int r = strcmp(x->ifname ? x->ifname : "", y->ifname ? y->ifname : "");
-		if (r)
-			return r;
-	}
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	if (x->proto_lo != y->proto_lo)
-		return x->proto_lo < y->proto_lo ? -1 : 1;
-	if (x->port_lo != y->port_lo)
-		return x->port_lo < y->port_lo ? -1 : 1;
-	return 0;
-}
-
-static struct nw_elem_blob *blob_alloc(size_t n, size_t n_change)
-{
-	struct nw_elem_blob *b = nw_xmalloc(sizeof(*b) + (n + n_change) * sizeof(b->v[0]) + 1);
-
-	memset(b, 0, sizeof(*b));
-	b->refs = 1;
-	b->n = n;
-	return b;
-}
-
-struct nw_elem_blob *nw_elem_blob_new(const struct nw_pelem *v, size_t n)
-{
-	struct nw_elem_blob *b = blob_alloc(n, 0);
-
-	if (n)
-		memcpy(b->v, v, n * sizeof(*v));
-	b->digest = nw_elems_digest(b->v, n);
-	return b;
-}
-
-/* The first element of v[0..n) not less than e. */
-static size_t elem_lower_bound(const struct nw_pelem *v, size_t n, const struct nw_pelem *e)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (nw_elem_key_cmp(&v[mid], e) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-bool nw_elem_blob_has(const struct nw_elem_blob *b, const struct nw_pelem *e)
-{
-	size_t at = elem_lower_bound(b->v, b->n, e);
-
-	return at < b->n && nw_elem_key_cmp(&b->v[at], e) == 0;
-}
-
-struct nw_elem_blob *nw_elem_blob_derive(const struct nw_elem_blob *base, const struct nw_pelem *add, size_t n_add,
-					 const struct nw_pelem *del, size_t n_del)
-{
-	struct nw_elem_blob *b = blob_alloc(base->n + n_add, n_add + n_del);
-	struct nw_pelem *added = b->v + base->n + n_add, *removed = added + n_add;
-	size_t i = 0, out = 0, a = 0, d = 0;
-	uint64_t digest = base->digest;
-	bool exact = true;
-
-	/* Runs of the base copied whole between the changes, which are few. */
-	while (a < n_add || d < n_del) {
-		bool is_add = d == n_del || (a < n_add && nw_elem_key_cmp(&add[a], &del[d]) < 0);
-		const struct nw_pelem *e = is_add ? &add[a++] : &del[d++];
-		size_t at = elem_lower_bound(base->v + i, base->n - i, e) + i;
-		bool present = at < base->n && nw_elem_key_cmp(&base->v[at], e) == 0;
-
-		memcpy(&b->v[out], &base->v[i], (at - i) * sizeof(*e));
-		out += at - i;
-		i = at;
-		if (is_add && !present) {
-			b->v[out++] = *e;
-			added[b->n_added++] = *e;
-			digest += elem_digest(e);
-		} else if (!is_add && present) {
-			removed[b->n_removed++] = base->v[i++];
-			digest -= elem_digest(e);
-		} else {
-			exact = false; /* added twice or removed when absent: the caller's change was wrong */
-		}
-	}
-	memcpy(&b->v[out], &base->v[i], (base->n - i) * sizeof(b->v[0]));
-	out += base->n - i;
-	b->n = out;
-	b->added = added;
-	b->removed = removed;
-	b->digest = exact ? digest : nw_elems_digest(b->v, out);
-	b->derived = exact;
-	b->base_digest = base->digest;
-	b->base_n = base->n;
-	return b;
-}
-
-struct nw_elem_blob *nw_elem_blob_ref(struct nw_elem_blob *b)
-{
-	b->refs++;
-	return b;
-}
-
-void nw_elem_blob_unref(struct nw_elem_blob *b)
-{
-	if (b != NULL && --b->refs == 0)
-		free(b);
 }
 
 /* A hash of the plan's structure and content (what `nft list` would show). */
@@ -602,6 +491,7 @@ void nw_plan_format_json(const struct nw_plan *p, struct nw_buf *out)
 	nw_json_arr(&j);
 	for (size_t i = 0; i < p->sets.n; i++) {
 		const struct nw_pset *set = &p->sets.v[i];
+		struct nw_pelems elems = nw_pset_elems(set);
 
 		nw_json_obj(&j);
 		nw_json_kstr(&j, "name", set->name);
@@ -610,9 +500,9 @@ void nw_plan_format_json(const struct nw_plan *p, struct nw_buf *out)
 			nw_json_kstr(&j, "comment", set->comment);
 		nw_json_key(&j, "elements");
 		nw_json_arr(&j);
-		for (size_t k = 0; k < set->elems.n; k++) {
+		for (size_t k = 0; k < elems.n; k++) {
 			nw_buf_reset(&b);
-			elem_text(set, &set->elems.v[k], &b);
+			elem_text(set, &elems.v[k], &b);
 			nw_json_str(&j, b.s);
 		}
 		nw_json_arr_end(&j);

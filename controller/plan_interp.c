@@ -93,9 +93,18 @@ static const struct nw_pelem *lookup(struct interp *in, const char *set_name, in
 	}
 	if ((key == NW_K_IIF || key == NW_K_OIF || key == NW_K_IIF_SADDR) && ifname == NULL)
 		return NULL; /* meta oifname in the input hook: the expression breaks */
-	for (size_t i = 0; i < set->elems.n; i++)
-		if (elem_match(set, &set->elems.v[i], ifname, a, pkt->proto, pkt->dport))
-			return &set->elems.v[i];
+	if (set->blob != NULL && a != NULL && ifname == NULL &&
+	    (set->type == NW_ST_ADDR4_EXACT || set->type == NW_ST_ADDR6_EXACT)) {
+		/* A group of pods' addresses, maybe of 100,000: by key, without making it flat. */
+		struct nw_pelem e = { .lo = a->v, .hi = a->v };
+
+		return nw_elem_blob_find(set->blob, &e);
+	}
+	struct nw_pelems elems = nw_pset_elems(set);
+
+	for (size_t i = 0; i < elems.n; i++)
+		if (elem_match(set, &elems.v[i], ifname, a, pkt->proto, pkt->dport))
+			return &elems.v[i];
 	return NULL;
 }
 
@@ -165,8 +174,10 @@ static bool matches(struct interp *in, const struct nw_prule *r)
 
 			if (family_of(pkt) != 6 || pkt->proto != 58 || set == NULL)
 				return false;
-			for (size_t k = 0; k < set->elems.n; k++)
-				if (set->elems.v[k].lo == pkt->icmp6_type)
+			struct nw_pelems elems = nw_pset_elems(set);
+
+			for (size_t k = 0; k < elems.n; k++)
+				if (elems.v[k].lo == pkt->icmp6_type)
 					found = true;
 			if (!found)
 				return false;

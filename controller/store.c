@@ -41,6 +41,7 @@ void nw_store_init(struct nw_store *s, enum nw_default_deny dd)
 {
 	memset(s, 0, sizeof(*s));
 	nw_cluster_init(&s->c);
+	s->c.pods_unnumbered = true; /* the plan and intents index nothing by pod */
 	s->default_deny = dd;
 }
 
@@ -478,8 +479,8 @@ void nw_store_prepare(struct nw_store *s)
 {
 	NW_VEC(const char *) dd = { 0 };
 
-	/* Default deny is recomputed from the namespaces of now. */
-	for (size_t i = 0; i < s->c.policies.n; i++) {
+	/* Default deny is recomputed from the namespaces of now (without it, there is none to remove). */
+	for (size_t i = 0; s->default_deny != NW_DD_OFF && i < s->c.policies.n; i++) {
 		const struct nw_policy *p = s->c.policies.v[i];
 		if (p->origin != NULL && strcmp(p->origin, "default-deny") == 0)
 			nw_vec_push(&dd, p->ns->name);

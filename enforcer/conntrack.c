@@ -17,7 +17,9 @@ static const char *uplink_of(const struct nw_plan *plan)
 	const struct nw_pset *up = nw_plan_set(plan, "uplinks");
 
 	/* Any name outside pod_ifs works for the decision; a real uplink keeps fail-closed rules exact. */
-	return up != NULL && up->elems.n > 0 ? up->elems.v[0].ifname : "netward-uplink";
+	struct nw_pelems elems = up != NULL ? nw_pset_elems(up) : (struct nw_pelems){ NULL, 0 };
+
+	return elems.n > 0 ? elems.v[0].ifname : "netward-uplink";
 }
 
 bool nw_ct_flow_denied(const struct nw_plan *plan, const struct nw_addr *src, const struct nw_addr *dst, uint8_t proto,

@@ -485,11 +485,12 @@ static void elems_msg(struct nw_batch *b, int type, const struct nw_pset *ps, co
 
 static void set_elems_all(struct nw_batch *b, const struct nw_pset *ps)
 {
-	const struct nw_pelem **v = nw_xcalloc(ps->elems.n + 1, sizeof(*v));
+	struct nw_pelems elems = nw_pset_elems(ps);
+	const struct nw_pelem **v = nw_xcalloc(elems.n + 1, sizeof(*v));
 
-	for (size_t i = 0; i < ps->elems.n; i++)
-		v[i] = &ps->elems.v[i];
-	elems_msg(b, NFT_MSG_NEWSETELEM, ps, v, ps->elems.n);
+	for (size_t i = 0; i < elems.n; i++)
+		v[i] = &elems.v[i];
+	elems_msg(b, NFT_MSG_NEWSETELEM, ps, v, elems.n);
 	free(v);
 }
 

@@ -220,6 +220,11 @@ struct nw_cluster {
 	 * are right below *_renumber. Adds append; removals keep the order.
 	 */
 	size_t pods_sorted, pods_renumber, policies_sorted, policies_renumber, services_sorted;
+	/*
+	 * Pods' idx is not kept (renumbering after an insertion touches half
+	 * of the pods): for a model nothing indexes by pod, the agent's.
+	 */
+	bool pods_unnumbered;
 	/* Addresses held by pods, per family (index 4 and 6). */
 	size_t addrs[7];
 	/* Policies with an IPv6 ipBlock (they put IPv6 in a node's table). */

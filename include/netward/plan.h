@@ -83,19 +83,37 @@ struct nw_elem_blob {
 	uint64_t base_digest;
 	size_t base_n, n_added, n_removed;
 	const struct nw_pelem *added, *removed; /* in canonical order */
-	struct nw_pelem v[];
+	/*
+	 * The elements: v, in canonical order; or, while v is NULL, root's
+	 * elements without minus and with plus (a derived blob holds its change
+	 * since a root, not a copy of the root). nw_elem_blob_elems() makes
+	 * them flat on first use.
+	 */
+	const struct nw_pelem *v;
+	struct nw_elem_blob *root;
+	const struct nw_pelem *plus, *minus;
+	size_t n_plus, n_minus;
+	struct nw_pelem *flat;
+	struct nw_pelem room[];
 };
 struct nw_elem_blob *nw_elem_blob_new(const struct nw_pelem *v, size_t n);
 /*
- * base with the elements of add (not in base) added and those of del (in
- * base) removed, both in canonical order. O(changes x log n) plus one copy.
+ * base with the elements of add added and those of del removed, both in
+ * canonical order; adding what base has or removing what it has not changes
+ * nothing. O(changes x log n): the new blob holds its change since a root,
+ * and is made whole only when that change outgrows about sqrt(n).
  */
 struct nw_elem_blob *nw_elem_blob_derive(const struct nw_elem_blob *base, const struct nw_pelem *add, size_t n_add,
 					 const struct nw_pelem *del, size_t n_del);
-/* Whether b holds an element with e's key. O(log n). */
+/* b's n elements in canonical order; made flat on first use (O(n) once). */
+const struct nw_pelem *nw_elem_blob_elems(const struct nw_elem_blob *b);
+/* b's element with e's key, or NULL. O(log n). */
+const struct nw_pelem *nw_elem_blob_find(const struct nw_elem_blob *b, const struct nw_pelem *e);
 bool nw_elem_blob_has(const struct nw_elem_blob *b, const struct nw_pelem *e);
 struct nw_elem_blob *nw_elem_blob_ref(struct nw_elem_blob *b);
 void nw_elem_blob_unref(struct nw_elem_blob *b);
+/* One element's part of a set's digest. */
+uint64_t nw_elem_digest(const struct nw_pelem *e);
 /* The digest of a set's elements (what a set contributes to the plan's); order-independent. */
 uint64_t nw_elems_digest(const struct nw_pelem *v, size_t n);
 /* The canonical order of set elements; equal keys are the same element. */
@@ -105,9 +123,15 @@ struct nw_pset {
 	const char *name;
 	uint8_t type;
 	const char *comment;
-	NW_VEC(struct nw_pelem) elems; /* canonical order; borrowed from blob when it is set */
+	NW_VEC(struct nw_pelem) elems; /* canonical order; empty when blob is set: read nw_pset_elems() */
 	struct nw_elem_blob *blob;
 };
+/* A set's elements, in canonical order, its own or its blob's. */
+struct nw_pelems {
+	const struct nw_pelem *v;
+	size_t n;
+};
+struct nw_pelems nw_pset_elems(const struct nw_pset *set);
 
 /* What a rule's match looks up (the family comes from the set). */
 enum nw_key {

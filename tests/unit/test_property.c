@@ -695,7 +695,7 @@ static int pelem_cmp(const void *a, const void *b)
 	return nw_elem_key_cmp(a, b);
 }
 
-/* Address a of 64 as a set element (both halves of the 128 bits set). */
+/* Address a as a set element (both halves of the 128 bits set). */
 static struct nw_pelem addr_elem(int a)
 {
 	nw_u128 v = (nw_u128)a << 70 | (nw_u128)a;
@@ -703,75 +703,134 @@ static struct nw_pelem addr_elem(int a)
 	return (struct nw_pelem){ .lo = v, .hi = v };
 }
 
+#define BLOB_ADDRS 600
+#define BLOB_STEPS 40
+
+/* b holds exactly the addresses in[] says, in canonical order, with the digest of a blob made whole. */
+static void expect_blob_holds(const struct nw_elem_blob *b, const bool *in, int round, int step)
+{
+	NW_VEC(struct nw_pelem) want = { 0 };
+	struct nw_elem_blob *whole;
+	const struct nw_pelem *v;
+
+	for (int a = 0; a < BLOB_ADDRS; a++) {
+		struct nw_pelem e = addr_elem(a);
+
+		if (in[a])
+			nw_vec_push(&want, e);
+		cr_assert_eq(nw_elem_blob_has(b, &e), in[a], "round %d step %d address %d", round, step, a);
+	}
+	whole = nw_elem_blob_new(want.v, want.n);
+	cr_assert_eq(b->n, whole->n, "round %d step %d", round, step);
+	cr_assert_eq(b->digest, whole->digest, "round %d step %d", round, step);
+	v = nw_elem_blob_elems(b);
+	for (size_t i = 0; i < whole->n; i++)
+		cr_assert_eq(pelem_cmp(&v[i], &whole->v[i]), 0, "round %d step %d element %zu", round, step, i);
+	nw_elem_blob_unref(whole);
+	nw_vec_free(&want);
+}
+
 /*
- * Elements derived from a blob by a change (what the resolver does after pod
- * events) equal the elements made whole, digest included; the change it
- * records is exactly what was added and removed; a wrong change (adding what
- * is there, removing what is not) still gives the right elements and digest,
- * but no recorded change a diff could trust.
+ * Chains of blobs derived by changes (what the resolver does after pod
+ * events: small changes, now and then a big one, wrong ones included)
+ * hold what blobs made whole hold, digest included, and each records
+ * exactly what changed from the one before. Every blob of a chain is read
+ * again at its end: deriving from a blob (held against a root, or made
+ * whole past the cap) leaves it as it was.
  */
 Test(property, derived_blobs_equal_blobs_made_whole)
 {
 	struct rng r = { 90001 };
+	size_t overlays = 0, wholes = 0;
 
-	for (int round = 0; round < 2000; round++) {
-		bool in[64] = { false }, now[64];
-		NW_VEC(struct nw_pelem) base = { 0 }, add = { 0 }, del = { 0 }, want = { 0 };
-		bool wrong = chance(&r, 10);
-		struct nw_elem_blob *b0, *b1, *whole;
+	for (int round = 0; round < 60; round++) {
+		static bool in[BLOB_STEPS + 1][BLOB_ADDRS];
+		struct nw_elem_blob *chain[BLOB_STEPS + 1];
+		NW_VEC(struct nw_pelem) base = { 0 };
 
-		for (int a = 0; a < 64; a++)
-			if ((in[a] = chance(&r, 50)))
+		for (int a = 0; a < BLOB_ADDRS; a++)
+			if ((in[0][a] = chance(&r, 50)))
 				nw_vec_push(&base, addr_elem(a));
-		memcpy(now, in, sizeof(in));
-		for (int a = 0; a < 64; a++) {
-			if (!chance(&r, 15))
-				continue;
-			/* A wrong change removes what is absent or adds what is there. */
-			if (in[a] != (wrong && chance(&r, 30))) {
-				nw_vec_push(&del, addr_elem(a));
-				now[a] = false;
-			} else {
-				nw_vec_push(&add, addr_elem(a));
-				now[a] = true;
-			}
-		}
-		for (int a = 0; a < 64; a++)
-			if (now[a])
-				nw_vec_push(&want, addr_elem(a));
-		b0 = nw_elem_blob_new(base.v, base.n);
-		b1 = nw_elem_blob_derive(b0, add.v, add.n, del.v, del.n);
-		whole = nw_elem_blob_new(want.v, want.n);
-		cr_assert_eq(b1->n, whole->n, "round %d", round);
-		for (size_t i = 0; i < whole->n; i++)
-			cr_assert_eq(pelem_cmp(&b1->v[i], &whole->v[i]), 0, "round %d, element %zu", round, i);
-		cr_assert_eq(b1->digest, whole->digest, "round %d", round);
-		if (b1->derived) {
-			cr_assert_eq(b1->base_n, b0->n);
-			cr_assert_eq(b1->base_digest, b0->digest);
-			cr_assert_eq(b1->n_added, add.n, "round %d", round);
-			cr_assert_eq(b1->n_removed, del.n, "round %d", round);
-			for (size_t i = 0; i < add.n; i++)
-				cr_assert_eq(pelem_cmp(&b1->added[i], &add.v[i]), 0);
-			for (size_t i = 0; i < del.n; i++)
-				cr_assert_eq(pelem_cmp(&b1->removed[i], &del.v[i]), 0);
-		} else {
-			cr_assert(wrong, "round %d: a right change is recorded", round);
-		}
-		/* The digest does not depend on where the elements came from, nor on their order. */
-		nw_sort(want.v, want.n, sizeof(*want.v), pelem_cmp);
-		if (want.n > 1) {
-			struct nw_pelem t = want.v[0];
-			want.v[0] = want.v[want.n - 1];
-			want.v[want.n - 1] = t;
-		}
-		cr_assert_eq(nw_elems_digest(want.v, want.n), whole->digest);
-		nw_elem_blob_unref(b0);
-		nw_elem_blob_unref(b1);
-		nw_elem_blob_unref(whole);
+		chain[0] = nw_elem_blob_new(base.v, base.n);
 		nw_vec_free(&base);
-		nw_vec_free(&add);
-		nw_vec_free(&del);
-		nw_vec_free(&want);
+		for (int step = 1; step <= BLOB_STEPS; step++) {
+			NW_VEC(struct nw_pelem) add = { 0 }, del = { 0 };
+			unsigned pct = chance(&r, 10) ? 30 : 1;
+			const struct nw_elem_blob *prev = chain[step - 1], *b;
+			size_t n_added = 0, n_removed = 0;
+
+			memcpy(in[step], in[step - 1], sizeof(in[step]));
+			for (int a = 0; a < BLOB_ADDRS; a++) {
+				bool wrong = chance(&r, 10);
+
+				if (!chance(&r, pct))
+					continue;
+				/* A wrong change removes what is absent or adds what is there: it changes nothing. */
+				if (in[step - 1][a] != wrong) {
+					nw_vec_push(&del, addr_elem(a));
+					in[step][a] = false;
+				} else {
+					nw_vec_push(&add, addr_elem(a));
+					in[step][a] = true;
+				}
+			}
+			chain[step] = nw_elem_blob_derive(prev, add.v, add.n, del.v, del.n);
+			b = chain[step];
+			expect_blob_holds(b, in[step], round, step);
+			cr_assert(b->derived);
+			cr_assert_eq(b->base_n, prev->n);
+			cr_assert_eq(b->base_digest, prev->digest);
+			for (int a = 0; a < BLOB_ADDRS; a++) {
+				struct nw_pelem e = addr_elem(a);
+
+				if (in[step][a] && !in[step - 1][a]) {
+					cr_assert(n_added < b->n_added, "round %d step %d: %d not recorded", round, step, a);
+					cr_assert_eq(pelem_cmp(&b->added[n_added++], &e), 0, "round %d step %d", round, step);
+				}
+				if (!in[step][a] && in[step - 1][a]) {
+					cr_assert(n_removed < b->n_removed, "round %d step %d: %d not recorded", round, step, a);
+					cr_assert_eq(pelem_cmp(&b->removed[n_removed++], &e), 0, "round %d step %d", round, step);
+				}
+			}
+			cr_assert_eq(b->n_added, n_added, "round %d step %d", round, step);
+			cr_assert_eq(b->n_removed, n_removed, "round %d step %d", round, step);
+			overlays += b->root != NULL;
+			wholes += b->root == NULL;
+			nw_vec_free(&add);
+			nw_vec_free(&del);
+		}
+		for (int step = 0; step <= BLOB_STEPS; step++) {
+			expect_blob_holds(chain[step], in[step], round, step);
+			nw_elem_blob_unref(chain[step]);
+		}
+	}
+	/* Both ways of holding elements were tried. */
+	cr_assert_gt(overlays, 100);
+	cr_assert_gt(wholes, 20);
+}
+
+/* The digest of a set does not depend on the order of its elements. */
+Test(property, set_digests_do_not_depend_on_order)
+{
+	struct rng r = { 90002 };
+
+	for (int round = 0; round < 200; round++) {
+		NW_VEC(struct nw_pelem) v = { 0 };
+		struct nw_elem_blob *whole;
+
+		for (int a = 0; a < 64; a++)
+			if (chance(&r, 50))
+				nw_vec_push(&v, addr_elem(a));
+		whole = nw_elem_blob_new(v.v, v.n);
+		for (size_t i = v.n; i > 1; i--) {
+			size_t j = pick(&r, (unsigned)i);
+			struct nw_pelem t = v.v[i - 1];
+
+			v.v[i - 1] = v.v[j];
+			v.v[j] = t;
+		}
+		cr_assert_eq(nw_elems_digest(v.v, v.n), whole->digest, "round %d", round);
+		nw_elem_blob_unref(whole);
+		nw_vec_free(&v);
 	}
 }
