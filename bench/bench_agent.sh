@@ -8,7 +8,10 @@
 # event -> committed latency p50/p99 (from the watch event's arrival to the
 # commit of its transaction), and the agent's peak RSS. See docs/performance.md.
 #
-#   bench/bench_agent.sh [--quick] [--events N] [--build DIR]
+#   bench/bench_agent.sh [--quick] [--events N] [--replace] [--build DIR]
+#
+# --replace: each round deletes one of the node's own pods and creates its
+# replacement (a rolling update), instead of creating and deleting a new pod.
 #
 # BENCH_AGENT_LOGS=DIR keeps the agents' logs; BENCH_AGENT_PERF=DIR records a
 # perf profile of each agent during its events.
@@ -21,12 +24,14 @@ root=$(cd "$here/.." && pwd)
 build="$root/build"
 events=50
 quick=0
+replace=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) quick=1 ;;
 	--events) events=${2:?--events needs a number}; shift ;;
 	--build) build=${2:?--build needs a directory}; shift ;;
-	-h|--help) sed -n '4,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--replace) replace=(--replace) ;;
+	-h|--help) sed -n '4,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench_agent.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -111,7 +116,7 @@ for s in "${sizes[@]}"; do
 		tail -5 "$work/agent.err" >&2
 		status=1
 	elif line=$(ip netns exec "$ns" python3 "$here/agent_events.py" --api "http://127.0.0.1:$port" --log "$work/agent.err" \
-		--manifests "$dir" --node node-1 --events "$events" 2>&1); then
+		--manifests "$dir" --node node-1 --events "$events" "${replace[@]}" 2>&1); then
 		rss=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$agent_pid/status")
 		v() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$line"; }
 		printf '| %s | %s | %s | %s s | %s ms | %s ms | %s ms | %s ms | %s ms | %s MiB |\n' "$name" \

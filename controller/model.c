@@ -788,6 +788,11 @@ bool nw_cluster_undefine_ns(struct nw_cluster *c, const char *name)
 
 void nw_pod_free(struct nw_pod *p)
 {
+	if (p == NULL)
+		return;
+	for (int k = 0; p->plan_names != NULL && k < 6; k++)
+		free(p->plan_names[k]);
+	free(p->plan_names);
 	free(p);
 }
 
@@ -823,6 +828,7 @@ static void rules_free(struct nw_rule *rules, uint32_t n)
 		}
 		free(rules[i].peers);
 		free(rules[i].ports);
+		free(rules[i].peers_key);
 	}
 	free(rules);
 }
@@ -834,6 +840,8 @@ void nw_policy_free(struct nw_policy *p)
 	nw_selector_free(p->pod_sel);
 	rules_free(p->in_rules, p->n_in);
 	rules_free(p->eg_rules, p->n_eg);
+	free(p->plan_names[0]);
+	free(p->plan_names[1]);
 	free(p);
 }
 

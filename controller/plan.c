@@ -120,16 +120,11 @@ static const char *s(struct builder *b, const char *str)
  * netward:default-deny) become '_', which no Kubernetes name holds, so
  * names stay distinct.
  */
-static const char *name_of(struct builder *b, const char *fmt, ...) NW_PRINTF(2, 3);
-static const char *name_of(struct builder *b, const char *fmt, ...)
+static char *name_text(const char *fmt, va_list ap)
 {
 	struct nw_buf n = { 0 };
-	va_list ap;
-	const char *r;
 
-	va_start(ap, fmt);
 	nw_buf_vprintf(&n, fmt, ap);
-	va_end(ap);
 	for (size_t i = 0; i < n.len; i++) {
 		char c = n.s[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
@@ -142,9 +137,40 @@ static const char *name_of(struct builder *b, const char *fmt, ...)
 		n.s[180] = '\0';
 		nw_buf_printf(&n, "~%016llx", (unsigned long long)h);
 	}
-	r = s(b, n.s);
-	nw_buf_free(&n);
+	return nw_buf_steal(&n);
+}
+
+static const char *name_of(struct builder *b, const char *fmt, ...) NW_PRINTF(2, 3);
+static const char *name_of(struct builder *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *n;
+	const char *r;
+
+	va_start(ap, fmt);
+	n = name_text(fmt, ap);
+	va_end(ap);
+	r = s(b, n);
+	free(n);
 	return r;
+}
+
+/*
+ * name_of for a name that follows from one object of the model alone (a
+ * policy's chains, a pod's): made once, kept in *kept with the object, and
+ * only interned in the plans after.
+ */
+static const char *kept_name(struct builder *b, char **kept, const char *fmt, ...) NW_PRINTF(3, 4);
+static const char *kept_name(struct builder *b, char **kept, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (*kept == NULL) {
+		va_start(ap, fmt);
+		*kept = name_text(fmt, ap);
+		va_end(ap);
+	}
+	return s(b, *kept);
 }
 
 /*
@@ -467,6 +493,12 @@ static const uint8_t protos[] = { NW_PROTO_TCP, NW_PROTO_UDP, NW_PROTO_SCTP };
 static bool peer_key(const struct nw_policy *p, const struct nw_rule *r, struct nw_buf *out)
 {
 	NW_VEC(char *) parts = { 0 };
+	struct nw_buf key = { 0 };
+
+	if (r->peers_key != NULL) {
+		nw_buf_puts(out, r->peers_key);
+		return r->peers_key[0] != '\0';
+	}
 
 	for (uint32_t k = 0; k < r->n_peers; k++) {
 		const struct nw_peer *peer = &r->peers[k];
@@ -492,12 +524,15 @@ static bool peer_key(const struct nw_policy *p, const struct nw_rule *r, struct 
 		/* Equal peers twice in one rule select the same pods once. */
 		if (i > 0 && strcmp(parts.v[i], parts.v[i - 1]) == 0)
 			continue;
-		nw_buf_printf(out, "%s%s", out->len ? " or " : "", parts.v[i]);
+		nw_buf_printf(&key, "%s%s", key.len ? " or " : "", parts.v[i]);
 	}
 	for (size_t i = 0; i < parts.n; i++)
 		free(parts.v[i]);
 	nw_vec_free(&parts);
-	return out->len > 0;
+	/* The rule and its policy do not change once in the model: the text is kept with the rule. */
+	((struct nw_rule *)r)->peers_key = key.s != NULL ? nw_buf_steal(&key) : nw_xstrdup("");
+	nw_buf_puts(out, r->peers_key);
+	return r->peers_key[0] != '\0';
 }
 
 struct group {
@@ -862,7 +897,9 @@ static void build_rule(struct builder *b, const struct nw_policy *p, enum nw_dir
 
 static const char *policy_chain_name(struct builder *b, const struct nw_policy *p, enum nw_dir dir)
 {
-	return name_of(b, "pol%s/%s/%s", dir == NW_INGRESS ? "in" : "eg", p->ns->name, p->name);
+	/* The policy does not change once in the model (an edit replaces it). */
+	return kept_name(b, &((struct nw_policy *)p)->plan_names[dir == NW_INGRESS ? 0 : 1], "pol%s/%s/%s",
+			 dir == NW_INGRESS ? "in" : "eg", p->ns->name, p->name);
 }
 
 static void build_policy_chain(struct builder *b, const struct nw_policy *p, enum nw_dir dir)
@@ -1385,14 +1422,20 @@ static void build_pod_chain(struct builder *b, struct nw_plan_pod *lp, enum nw_d
 {
 	const struct nw_pod *pod = lp->pod;
 	const char *d = dir == NW_INGRESS ? "in" : "eg";
-	const char *cname = name_of(b, "pod%s/%s/%s", d, pod->ns->name, pod->name);
-	const char *counter = name_of(b, "deny/%s/%s/%s", d, pod->ns->name, pod->name);
+	char **kept; /* see kept_name() */
+	const char *cname, *counter;
 	uint32_t dispatch_min = b->o->dispatch_min ? b->o->dispatch_min : NW_DISPATCH_MIN;
 	NW_VEC(const struct nw_policy *) pols = { 0 };
 	const struct combo *combo = NULL;
 	struct nw_buf prefix = { 0 };
 	struct nw_pchain *ch;
 	struct nw_prule *r;
+
+	if (pod->plan_names == NULL)
+		((struct nw_pod *)pod)->plan_names = nw_xcalloc(6, sizeof(char *));
+	kept = pod->plan_names + (dir == NW_INGRESS ? 0 : 3);
+	cname = kept_name(b, &kept[0], "pod%s/%s/%s", d, pod->ns->name, pod->name);
+	counter = kept_name(b, &kept[1], "deny/%s/%s/%s", d, pod->ns->name, pod->name);
 
 	const struct ns_policies *nsp = ns_policies(b, pod->ns);
 
@@ -1415,15 +1458,18 @@ static void build_pod_chain(struct builder *b, struct nw_plan_pod *lp, enum nw_d
 		b->used[pols.v[i]->idx] |= dir == NW_INGRESS ? 1 : 2;
 	}
 	nw_vec_free(&pols);
-	/* NFLOG prefixes are at most 127 bytes; the agent maps packets back by interface anyway. */
-	nw_buf_printf(&prefix, "netward deny %s %s/%s: ", d, pod->ns->name, pod->name);
-	if (prefix.len > 120) {
-		prefix.len = 120;
-		prefix.s[120] = '\0';
+	if (kept[2] == NULL) {
+		/* NFLOG prefixes are at most 127 bytes; the agent maps packets back by interface anyway. */
+		nw_buf_printf(&prefix, "netward deny %s %s/%s: ", d, pod->ns->name, pod->name);
+		if (prefix.len > 120) {
+			prefix.len = 120;
+			prefix.s[120] = '\0';
+		}
+		kept[2] = nw_buf_steal(&prefix);
 	}
 	r = add_rule(ch);
 	r->counter = counter;
-	r->log_prefix = s(b, prefix.s);
+	r->log_prefix = s(b, kept[2]);
 	r->log_rate = b->o->log_rate;
 	r = add_rule(ch);
 	if (b->o->audit) {
@@ -1434,7 +1480,6 @@ static void build_pod_chain(struct builder *b, struct nw_plan_pod *lp, enum nw_d
 		r->verdict = NW_V_DROP;
 	}
 	nw_vec_push(&b->plan->counters, counter);
-	nw_buf_free(&prefix);
 }
 
 static int set_cmp(const void *a, const void *b)

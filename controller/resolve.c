@@ -310,7 +310,7 @@ void nw_resolver_sweep(struct nw_resolver *r)
 	for (size_t i = 0; i < r->all.n; i++) {
 		struct nw_rgroup *g = r->all.v[i];
 
-		if (g->used == r->sweep) {
+		if (r->sweep - g->used < NW_RESOLVER_KEEP) {
 			r->all.v[out++] = g;
 			continue;
 		}

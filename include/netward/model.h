@@ -106,6 +106,11 @@ struct nw_pod {
 	struct nw_workload *workload;	     /* root owner found in the model */
 	struct nw_loc loc;
 	uint32_t idx;
+	/*
+	 * The plan's names for a local pod, made on first use: chain, counter
+	 * and log prefix, for ingress then egress (NULL for pods never local).
+	 */
+	char **plan_names;
 };
 /* The pod's address of the given family, or NULL. */
 const struct nw_addr *nw_pod_addr(const struct nw_pod *p, int family);
@@ -178,6 +183,8 @@ struct nw_rule {
 	struct nw_np_port *ports; /* n_ports == 0: every port and protocol */
 	uint32_t n_ports;
 	struct nw_loc loc;
+	/* The plan's canonical text of the selector peers: made once, on first use, for every plan after. */
+	char *peers_key;
 };
 
 struct nw_policy {
@@ -191,6 +198,7 @@ struct nw_policy {
 	const char *origin; /* NULL for user policies; "default-deny" when synthesized */
 	struct nw_loc loc;
 	uint32_t idx;
+	char *plan_names[2]; /* the plan's names of its chains (ingress, egress), made on first use */
 };
 
 /* "x/allow-web" */

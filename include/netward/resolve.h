@@ -57,7 +57,13 @@ const struct nw_rgroup *nw_resolver_group(struct nw_resolver *r, const struct nw
  */
 struct nw_elem_blob;
 struct nw_elem_blob *nw_resolver_group_elems(struct nw_resolver *r, const struct nw_rgroup *g);
-/* Forgets the groups no plan used since the last sweep. */
+/*
+ * Forgets the groups no plan used in the last NW_RESOLVER_KEEP sweeps (a
+ * sweep ends each plan). A group a node stops using for a moment, when the
+ * only pod of an app there is replaced, is still up to date when the
+ * replacement comes: a group of 100,000 pods is not made again.
+ */
+#define NW_RESOLVER_KEEP 64
 void nw_resolver_sweep(struct nw_resolver *r);
 /* Counters, for metrics and tests. */
 struct nw_resolver_stats {

@@ -459,6 +459,62 @@ Test(store, resolver_plans_equal_fresh_plans)
 	nw_resolver_free(res);
 }
 
+/* Builds the plan of the given local pods with res, and returns its peers sets' elements. */
+static size_t resolver_plan(struct nw_resolver *res, const char *const *locals, size_t n_locals)
+{
+	NW_VEC(struct nw_plan_local) lv = { 0 };
+	struct nw_plan_opts po = { 0 };
+	struct nw_plan p;
+	size_t elems = 0;
+
+	nw_store_prepare(&st);
+	for (size_t i = 0; i < n_locals; i++) {
+		struct nw_plan_local l = { nw_cluster_pod(&st.c, "a", locals[i]), NULL };
+
+		cr_assert_not_null(l.pod);
+		nw_vec_push(&lv, l);
+	}
+	po.resolver = res;
+	nw_plan_build(&p, &st.c, lv.v, lv.n, &po);
+	for (size_t i = 0; i < p.sets.n; i++)
+		if (strncmp(p.sets.v[i].name, "peers/", 6) == 0)
+			elems += nw_pset_elems(&p.sets.v[i]).n;
+	nw_plan_free(&p);
+	nw_vec_free(&lv);
+	return elems;
+}
+
+/* A group no plan uses stays up to date for NW_RESOLVER_KEEP plans, is taken
+ * again as it is (not made again), then forgotten. */
+Test(store, resolver_keeps_unused_groups_a_while)
+{
+	struct nw_resolver *res = nw_resolver_new(&st.c);
+	const char *x[] = { "px" }, *y[] = { "py" };
+
+	apply(NW_SK_NAMESPACE, NW_EV_ADDED, "{\"metadata\":{\"name\":\"a\"}}");
+	apply_pod(NW_EV_ADDED, "a", "px", "{\"app\":\"x\"}", "10.3.0.1", "");
+	apply_pod(NW_EV_ADDED, "a", "py", "{\"app\":\"y\"}", "10.3.0.2", "");
+	apply(NW_SK_POLICY, NW_EV_ADDED,
+	      "{\"metadata\":{\"name\":\"x\",\"namespace\":\"a\"},\"spec\":{\"podSelector\":{\"matchLabels\":"
+	      "{\"app\":\"x\"}},\"ingress\":[{\"from\":[{\"namespaceSelector\":{}}]}]}}");
+	cr_assert_eq(resolver_plan(res, x, 1), 2);
+	cr_assert_eq(nw_resolver_stats(res).misses, 1);
+	cr_assert_eq(nw_resolver_stats(res).groups, 1);
+	/* px's node loses its only pod the policy selects; a pod comes meanwhile. */
+	cr_assert_eq(resolver_plan(res, y, 1), 0);
+	apply_pod(NW_EV_ADDED, "a", "pz", "{}", "10.3.0.3", "");
+	cr_assert_eq(resolver_plan(res, y, 1), 0);
+	cr_assert_eq(nw_resolver_stats(res).groups, 1);
+	cr_assert_eq(resolver_plan(res, x, 1), 3, "the kept group has the pod that came while unused");
+	cr_assert_eq(nw_resolver_stats(res).misses, 1, "the group was kept, not made again");
+	for (int i = 0; i < NW_RESOLVER_KEEP; i++)
+		resolver_plan(res, y, 1);
+	cr_assert_eq(nw_resolver_stats(res).groups, 0, "forgotten after NW_RESOLVER_KEEP plans without it");
+	cr_assert_eq(resolver_plan(res, x, 1), 3);
+	cr_assert_eq(nw_resolver_stats(res).misses, 2);
+	nw_resolver_free(res);
+}
+
 static size_t sets_named(const struct nw_plan *p, const char *prefix)
 {
 	size_t n = 0;
