@@ -212,6 +212,7 @@ static struct nw_pod *new_replica(struct nw_cluster *c, int k)
 	p->ips[0].v = (nw_u128)0x0afe0000u + (nw_u128)(unsigned)k + 1; /* 10.254.0.k */
 	p->workload = NULL;
 	p->synthetic = false;
+	p->plan_names = NULL; /* the template's, which are not this pod's */
 	return p;
 }
 
