@@ -790,7 +790,7 @@ void nw_pod_free(struct nw_pod *p)
 {
 	if (p == NULL)
 		return;
-	for (int k = 0; p->plan_names != NULL && k < 6; k++)
+	for (int k = 0; p->plan_names != NULL && k < NW_POD_PLAN_NAMES; k++)
 		free(p->plan_names[k]);
 	free(p->plan_names);
 	free(p);

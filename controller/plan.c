@@ -1432,8 +1432,8 @@ static void build_pod_chain(struct builder *b, struct nw_plan_pod *lp, enum nw_d
 	struct nw_prule *r;
 
 	if (pod->plan_names == NULL)
-		((struct nw_pod *)pod)->plan_names = nw_xcalloc(6, sizeof(char *));
-	kept = pod->plan_names + (dir == NW_INGRESS ? 0 : 3);
+		((struct nw_pod *)pod)->plan_names = nw_xcalloc(NW_POD_PLAN_NAMES, sizeof(char *));
+	kept = pod->plan_names + (dir == NW_INGRESS ? 0 : NW_POD_PLAN_NAMES / 2);
 	cname = kept_name(b, &kept[0], "pod%s/%s/%s", d, pod->ns->name, pod->name);
 	counter = kept_name(b, &kept[1], "deny/%s/%s/%s", d, pod->ns->name, pod->name);
 

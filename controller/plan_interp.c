@@ -63,6 +63,7 @@ static const struct nw_pelem *lookup(struct interp *in, const char *set_name, in
 	const struct nw_packet *pkt = in->pkt;
 	const char *ifname = NULL;
 	const struct nw_addr *a = NULL;
+	struct nw_pelems elems;
 
 	if (set == NULL)
 		return NULL;
@@ -100,8 +101,7 @@ static const struct nw_pelem *lookup(struct interp *in, const char *set_name, in
 
 		return nw_elem_blob_find(set->blob, &e);
 	}
-	struct nw_pelems elems = nw_pset_elems(set);
-
+	elems = nw_pset_elems(set);
 	for (size_t i = 0; i < elems.n; i++)
 		if (elem_match(set, &elems.v[i], ifname, a, pkt->proto, pkt->dport))
 			return &elems.v[i];
@@ -170,12 +170,12 @@ static bool matches(struct interp *in, const struct nw_prule *r)
 			break;
 		case NW_M_ICMP6_ND: {
 			const struct nw_pset *set = nw_plan_set(in->p, m->set);
+			struct nw_pelems elems;
 			bool found = false;
 
 			if (family_of(pkt) != 6 || pkt->proto != 58 || set == NULL)
 				return false;
-			struct nw_pelems elems = nw_pset_elems(set);
-
+			elems = nw_pset_elems(set);
 			for (size_t k = 0; k < elems.n; k++)
 				if (elems.v[k].lo == pkt->icmp6_type)
 					found = true;

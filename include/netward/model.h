@@ -90,6 +90,7 @@ int nw_wl_kind_parse(const char *s);   /* "deployment", "deploy", "Deployment", 
 
 struct nw_workload;
 
+#define NW_POD_PLAN_NAMES 6
 struct nw_pod {
 	const char *name;
 	struct nw_namespace *ns;
@@ -110,7 +111,7 @@ struct nw_pod {
 	 * The plan's names for a local pod, made on first use: chain, counter
 	 * and log prefix, for ingress then egress (NULL for pods never local).
 	 */
-	char **plan_names;
+	char **plan_names; /* NW_POD_PLAN_NAMES of them */
 };
 /* The pod's address of the given family, or NULL. */
 const struct nw_addr *nw_pod_addr(const struct nw_pod *p, int family);
